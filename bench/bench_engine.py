@@ -1,0 +1,194 @@
+"""Raw speed of the embedded engine (xllamacpp) on this machine, printed as a table.
+
+Measures the model load time, prompt and generated tokens per second of one request,
+the total throughput of 4 concurrent short requests with 1, 2 and 4 parallel slots,
+and what a shared system-prompt prefix (llama.cpp ``cache_prompt``) saves on the
+second request. Token counts and times come from the ``timings`` object the
+llama.cpp server adds to each chat-completions response.
+
+Run: .venv/bin/python bench/bench_engine.py [--model-path FILE.gguf] [--threads N]
+(without --model-path it uses, and if needed installs, the default model in the
+brief cache directory, BRIEF_CACHE_DIR or the platformdirs user cache).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from rich.console import Console
+from rich.table import Table
+
+from briefing import engine
+from briefing.models import ChunkNotes
+
+REPO = Path(__file__).resolve().parents[1]
+SEEDS = REPO.parent / "shared" / "corpus" / "seeds"
+_LOCAL = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def system_prompt() -> str:
+    """The shared system prompt of brief's steps (prompts/_system.j2 without its comment)."""
+    text = (REPO / "prompts" / "_system.j2").read_text(encoding="utf-8")
+    return "\n".join(line for line in text.splitlines() if not line.startswith("{#")).strip()
+
+
+def paragraphs() -> list[str]:
+    found: list[str] = []
+    for path in sorted(SEEDS.glob("*.txt")):
+        found += [p.strip() for p in path.read_text(encoding="utf-8").split("\n\n")]
+    return [p for p in found if len(p.split()) > 40]
+
+
+@contextmanager
+def running(
+    model: Path, *, parallel: int, ctx: int, threads: int | None
+) -> Iterator[tuple[str, float]]:
+    """An in-process server; yields its base URL and its load time in seconds."""
+    import xllamacpp
+
+    params = xllamacpp.CommonParams()
+    params.model.path = str(model)
+    params.hostnames, params.port = ["127.0.0.1"], engine.free_port()
+    params.n_ctx, params.n_parallel = ctx * parallel, parallel
+    params.verbosity = 1
+    if threads is not None:
+        params.cpuparams.n_threads = params.cpuparams_batch.n_threads = threads
+    start = time.perf_counter()
+    server = xllamacpp.Server(params)
+    loaded = time.perf_counter() - start
+    try:
+        yield f"http://127.0.0.1:{params.port}/v1", loaded
+    finally:
+        del server
+
+
+def chat(url: str, system: str, user: str, max_tokens: int, **extra: Any) -> dict[str, Any]:
+    body = {
+        "messages": [{"role": "system", "content": system}, {"role": "user", "content": user}],
+        "max_tokens": max_tokens,
+        "temperature": 0,
+        **extra,
+    }
+    request = urllib.request.Request(
+        f"{url}/chat/completions",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with _LOCAL.open(request, timeout=600) as response:
+        reply: dict[str, Any] = json.loads(response.read())
+    return reply
+
+
+def timings(reply: dict[str, Any]) -> dict[str, float]:
+    found: dict[str, float] = reply["timings"]
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model-path", type=Path)
+    parser.add_argument("--threads", type=int)
+    args = parser.parse_args()
+    cache = Path(os.environ.get("BRIEF_CACHE_DIR") or platformdirs.user_cache_dir("brief"))
+    model = args.model_path or engine.install(cache)
+    system, texts = system_prompt(), paragraphs()
+    article = "\n\n".join(texts)
+    schema = ChunkNotes.model_json_schema()
+    notes_format = {
+        "type": "json_schema",
+        "json_schema": {"name": "ChunkNotes", "schema": schema, "strict": True},
+    }
+    guide = f"Write notes on the passage as JSON with this schema:\n{json.dumps(schema)}"
+    rows: list[tuple[str, str]] = [
+        ("load average (1 min) at start", f"{os.getloadavg()[0]:.2f}"),
+        ("cpu count", str(os.cpu_count())),
+    ]
+
+    start = time.perf_counter()
+    with engine.LocalServer(model, threads=args.threads):
+        rows.append(("LocalServer start (child process, s)", f"{time.perf_counter() - start:.1f}"))
+
+    with running(model, parallel=1, ctx=8192, threads=args.threads) as (url, loaded):
+        rows.append(("model load, in process (s)", f"{loaded:.1f}"))
+        chat(url, system, "Say OK.", 4)  # warm-up
+        free = timings(chat(url, system, article, 128, cache_prompt=False, ignore_eos=True))
+        rows.append(
+            (f"prompt tok/s ({free['prompt_n']:.0f} tokens)", f"{free['prompt_per_second']:.1f}")
+        )
+        rows.append(
+            (
+                f"generated tok/s, free text ({free['predicted_n']:.0f})",
+                f"{free['predicted_per_second']:.1f}",
+            )
+        )
+        noted = timings(
+            chat(url, system, article, 256, cache_prompt=False, response_format=notes_format)
+        )
+        rows.append(
+            (
+                f"generated tok/s, json_schema ChunkNotes ({noted['predicted_n']:.0f})",
+                f"{noted['predicted_per_second']:.1f}",
+            )
+        )
+
+        # Shared prefix: the same request without cache, then after another request
+        # with the same system prompt (and, second case, the same schema guide).
+        for label, prefix in (
+            ("system prompt", system),
+            ("system prompt + schema", f"{system}\n\n{guide}"),
+        ):
+            cold = timings(chat(url, prefix, texts[1], 8, cache_prompt=False))
+            chat(url, prefix, texts[0], 8, cache_prompt=True)
+            warm = timings(chat(url, prefix, texts[1], 8, cache_prompt=True))
+            rows.append(
+                (
+                    f"2nd request prompt time, shared {label} (s)",
+                    f"{cold['prompt_ms'] / 1000:.2f} -> {warm['prompt_ms'] / 1000:.2f} "
+                    f"({warm['cache_n']:.0f} of {cold['prompt_n']:.0f} tokens cached)",
+                )
+            )
+
+    for parallel in (1, 2, 4):
+        with running(model, parallel=parallel, ctx=4096, threads=args.threads) as (url, _):
+            chat(url, system, "Say OK.", 4)
+            start = time.perf_counter()
+            with ThreadPoolExecutor(4) as pool:
+                replies = list(
+                    pool.map(
+                        lambda text: chat(
+                            url, system, text, 64, cache_prompt=False, ignore_eos=True
+                        ),
+                        texts[:4],
+                    )
+                )
+            wall = time.perf_counter() - start
+            prompt = sum(timings(r)["prompt_n"] for r in replies)
+            generated = sum(timings(r)["predicted_n"] for r in replies)
+            rows.append(
+                (
+                    f"4 concurrent requests, parallel={parallel}",
+                    f"{wall:.1f} s wall, {generated / wall:.1f} gen tok/s total "
+                    f"({prompt:.0f} prompt + {generated:.0f} generated tokens)",
+                )
+            )
+
+    table = Table(title=f"brief engine bench: {model.name}")
+    table.add_column("measure")
+    table.add_column("value")
+    for row in rows:
+        table.add_row(*row)
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+"""A content-addressed cache of model answers, in SQLite.
+
+The key is a hash of everything that decides the answer: the model name, the
+rendered messages (so the template and the input text), the output schema and the
+sampling settings. A re-run over unchanged articles therefore makes no model call,
+and a run killed halfway redoes only the calls that had not finished: each answer
+is committed as soon as it arrives. WAL mode lets concurrent runs read while one
+writes.
+
+Only validated answers are stored; the API key is never part of a key or a value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+from briefing.errors import ConfigError
+
+SCHEMA_VERSION = 1
+
+
+def cache_key(**parts: Any) -> str:
+    """A stable hash of the JSON form of ``parts``."""
+    blob = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+class Cache:
+    """Model answers by key. Safe to share between threads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, check_same_thread=False, timeout=30)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS answers ("
+                " key TEXT PRIMARY KEY, step TEXT NOT NULL, answer TEXT NOT NULL,"
+                " prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL,"
+                " created REAL NOT NULL DEFAULT (strftime('%s', 'now')))"
+            )
+            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            self._db.commit()
+        except sqlite3.Error as err:
+            raise ConfigError(
+                f"cache {path}: {err}. Remove the file, choose another --cache-dir, "
+                "or run with --no-cache."
+            ) from err
+
+    def get(self, key: str) -> tuple[str, int, int] | None:
+        """The stored answer and its token counts, or None."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT answer, prompt_tokens, completion_tokens FROM answers WHERE key = ?",
+                (key,),
+            ).fetchone()
+        return (str(row[0]), int(row[1]), int(row[2])) if row else None
+
+    def put(
+        self, key: str, step: str, answer: str, prompt_tokens: int, completion_tokens: int
+    ) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO answers"
+                " (key, step, answer, prompt_tokens, completion_tokens) VALUES (?, ?, ?, ?, ?)",
+                (key, step, answer, prompt_tokens, completion_tokens),
+            )
+            self._db.commit()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT count(*) FROM answers").fetchone()[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

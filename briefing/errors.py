@@ -1,0 +1,57 @@
+"""The one error hierarchy of brief.
+
+Every error brief raises on purpose is a :class:`BriefError`. Its message is
+written for the person at the terminal: it names the file, field or setting at
+fault and says what to do. The CLI prints the message (never a traceback) and
+exits with :attr:`BriefError.exit_code`.
+
+Exit codes (also in ``brief --help``):
+
+* 0: the briefing was written.
+* 1: the run failed (server, model, output or configuration problem).
+* 2: bad usage: a wrong option, a missing folder, no usable article.
+* 3: partial: the briefing was written, but some files or articles were left out.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_PARTIAL = 3
+
+
+class BriefError(Exception):
+    """Base class: a problem with a message that tells the user what to do."""
+
+    exit_code: int = EXIT_FAILED
+
+
+class ConfigError(BriefError):
+    """A setting is missing or has a wrong value (flag, environment or config file)."""
+
+
+class InputError(BriefError):
+    """The input folder is missing, unreadable, or holds no usable article."""
+
+    exit_code = EXIT_USAGE
+
+
+class PromptError(BriefError):
+    """A prompt template is missing, broken, or uses a variable brief does not pass."""
+
+
+class LLMError(BriefError):
+    """The model server could not be used: unreachable, wrong key, unknown model, ..."""
+
+
+class OutputError(LLMError):
+    """The model's answer did not fit the expected schema, even after one re-ask."""
+
+
+class EngineError(BriefError):
+    """The embedded local model or its server engine is missing or broken."""
+
+
+class RenderError(BriefError):
+    """A briefing could not be rendered or written."""

@@ -1,0 +1,262 @@
+"""Check every item of a story against the source texts; drop what fails.
+
+What is checked, for each story the model wrote:
+
+* citations: each ``"N.K"`` must name sentence ``K`` of source ``N``, and ``N`` must
+  be one of the story's sources; other ids are removed;
+* actors: the name must occur in a cited article (verbatim, or every capitalised
+  word of it as a word of the text);
+* quotes and framing wordings: the words must occur in a cited article, after
+  normalising whitespace, quote marks, dashes and case; a quote found in another
+  source of the story is re-attributed to that source;
+* risks, agreement points and timeline events: need a valid citation; without one,
+  the sentence of the story's sources that shares most content words with the
+  item must share at least :data:`SUPPORT` of them, and then becomes the citation.
+
+Failed items are dropped, or kept with ``unverified`` set when the user asks
+(``--keep-unverified``). Every check is counted in :class:`Grounding`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from briefing.models import Actor, Cited, Drop, Event, Framing, Grounding, Point, Risk, StoryDraft
+
+SUPPORT = 0.5
+C = TypeVar("C", bound=Cited)
+_QUOTES = str.maketrans({c: '"' for c in "“”„‟«»″"} | {c: "'" for c in "‘’‚‛‹›′`"})
+_DASHES = str.maketrans({c: "-" for c in "‐‑‒–—―−"})
+_YEAR = re.compile(r"\b(?:1[89]|2[0-9])\d\d\b")
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_STOP = frozenset(
+    "a an and are as at be been but by for from has have he her his in is it its of on or "
+    "our said says she that the their them they this to was we were will with would could "
+    "may might can not no".split()
+)
+
+
+def normalise(text: str) -> str:
+    """Lower case, straight quotes, plain dashes, single spaces, '...' for ellipses."""
+    text = unicodedata.normalize("NFKC", text).translate(_QUOTES).translate(_DASHES)
+    text = text.replace("…", "...")
+    return " ".join(text.lower().split())
+
+
+def _content_words(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 2}
+
+
+@dataclass
+class SourceText:
+    """What grounding needs of one numbered source."""
+
+    number: int
+    text: str
+    sentences: dict[int, str]
+    published: str | None = None
+
+    def __post_init__(self) -> None:
+        self.normal = normalise(self.text)
+        self.words = set(_WORD.findall(self.normal))
+
+
+class Checker:
+    """Grounds the items of one story against its sources."""
+
+    def __init__(
+        self, story: int, sources: Iterable[SourceText], *, keep_unverified: bool = False
+    ) -> None:
+        self.story = story
+        self.sources = {source.number: source for source in sources}
+        self.keep_unverified = keep_unverified
+        self.report = Grounding()
+
+    # -- entry point -------------------------------------------------------------------
+
+    def check(self, draft: StoryDraft) -> StoryDraft:
+        """A copy of ``draft`` with failing items removed (or marked) and cites fixed."""
+        draft = draft.model_copy(deep=True)
+        draft.actors = self._keep(draft.actors, self._actor, "actor")
+        draft.risks = self._keep(draft.risks, self._supported("risk"), "risk")
+        draft.agreement = self._keep(draft.agreement, self._supported("point"), "point")
+        draft.timeline = self._keep(draft.timeline, self._supported("event"), "event")
+        draft.framings = self._keep(draft.framings, self._framing, "framing")
+        return draft
+
+    # -- the checks: each returns None when the item passes, else the reason ----------
+
+    def _actor(self, actor: Actor) -> str | None:
+        self._fix_cites(actor)
+        cited = self._cited_sources(actor) or list(self.sources.values())
+        if not any(self._name_in(actor.name, source) for source in cited):
+            return "name does not occur in the cited articles"
+        if not actor.cites:
+            actor.cites = self._first_mention(actor.name)
+        if actor.quote.strip():
+            self.report.checked += 1
+            where = self._find_phrase(actor.quote, self._cited_sources(actor))
+            if where is None:
+                self._fail("quote", actor.quote, "quote does not occur in any source of this story")
+                if self.keep_unverified:
+                    actor.unverified = "quote not found in the sources"
+                else:
+                    actor.quote = ""
+            else:
+                self.report.verified += 1
+                self._add_cite(actor, where, actor.quote)
+        return None
+
+    def _supported(self, kind: str) -> Callable[[Risk | Point | Event], str | None]:
+        def check(item: Risk | Point | Event) -> str | None:
+            self._fix_cites(item)
+            if isinstance(item, Event) and (wrong := self._unsourced_year(item)):
+                return f"the year {wrong} occurs in no source of this story"
+            if item.cites:
+                return None
+            best = self._best_sentence(_label(item))
+            if best is None:
+                return f"no valid citation and no sentence of the sources supports the {kind}"
+            item.cites = [best]
+            return None
+
+        return check
+
+    def _unsourced_year(self, event: Event) -> str | None:
+        """A year in the event's date that no source of the story mentions."""
+        for year in _YEAR.findall(event.date):
+            if not any(
+                year in source.text or year in (source.published or "")
+                for source in self.sources.values()
+            ):
+                return str(year)
+        return None
+
+    def _framing(self, framing: Framing) -> str | None:
+        source = self.sources.get(framing.source)
+        if source is None:
+            return f"source [{framing.source}] is not part of this story"
+        self._fix_cites(framing)
+        if framing.wording.strip():
+            self.report.checked += 1
+            if self._find_phrase(framing.wording, [source]) is None:
+                self._fail(
+                    "wording", framing.wording, f"wording not found in source [{source.number}]"
+                )
+                framing.wording = ""
+            else:
+                self.report.verified += 1
+        return None
+
+    # -- helpers ----------------------------------------------------------------------
+
+    def _keep(self, items: list[C], check: Callable[[C], str | None], kind: str) -> list[C]:
+        kept: list[C] = []
+        for item in items:
+            self.report.checked += 1
+            reason = check(item)
+            if reason is None:
+                self.report.verified += 1
+                kept.append(item)
+                continue
+            self._fail(kind, _label(item), reason)
+            if self.keep_unverified:
+                item.unverified = reason  # type: ignore[attr-defined]
+                kept.append(item)
+        return kept
+
+    def _fail(self, kind: str, item: str, reason: str) -> None:
+        self.report.failures.append(Drop(story=self.story, kind=kind, item=item, reason=reason))
+        if self.keep_unverified:
+            self.report.kept_unverified += 1
+        else:
+            self.report.dropped += 1
+
+    def _fix_cites(self, item: Cited) -> None:
+        """Keep the cites that name a sentence of a source of this story."""
+        valid: list[str] = []
+        for cite in item.cites:
+            number, _, sentence = cite.strip().strip("[]").partition(".")
+            source = self.sources.get(int(number)) if number.isdigit() else None
+            if source is not None and sentence.isdigit() and int(sentence) in source.sentences:
+                valid.append(f"{source.number}.{int(sentence)}")
+            else:
+                self.report.failures.append(
+                    Drop(
+                        story=self.story,
+                        kind="citation",
+                        item=cite,
+                        reason="names no sentence of this story's sources",
+                    )
+                )
+        item.cites = list(dict.fromkeys(valid))
+
+    def _cited_sources(self, item: Cited) -> list[SourceText]:
+        numbers = dict.fromkeys(int(cite.split(".")[0]) for cite in item.cites)
+        return [self.sources[n] for n in numbers]
+
+    def _name_in(self, name: str, source: SourceText) -> bool:
+        if normalise(name) in source.normal:
+            return True
+        capitals = [w.lower() for w in _WORD.findall(name) if w[:1].isupper()]
+        return bool(capitals) and all(word in source.words for word in capitals)
+
+    def _first_mention(self, name: str) -> list[str]:
+        key = normalise(name).split()[-1] if name.split() else ""
+        for source in self.sources.values():
+            for number, sentence in source.sentences.items():
+                if key and key in normalise(sentence):
+                    return [f"{source.number}.{number}"]
+        return []
+
+    def _find_phrase(self, phrase: str, first: list[SourceText]) -> SourceText | None:
+        """The source whose text holds ``phrase`` (each part between ellipses, in order)."""
+        parts = [p.strip(" \"'.,;:") for p in normalise(phrase).split("...")]
+        parts = [p for p in parts if p]
+        if not parts:
+            return None
+        rest = [s for s in self.sources.values() if s not in first]
+        for source in [*first, *rest]:
+            position = 0
+            for part in parts:
+                found = source.normal.find(part, position)
+                if found < 0:
+                    break
+                position = found + len(part)
+            else:
+                return source
+        return None
+
+    def _add_cite(self, item: Cited, source: SourceText, phrase: str) -> None:
+        probe = normalise(phrase).split("...")[0].strip(" \"'.,;:")[:40]
+        for number, sentence in source.sentences.items():
+            if probe and probe in normalise(sentence):
+                cite = f"{source.number}.{number}"
+                if cite not in item.cites:
+                    item.cites.append(cite)
+                return
+
+    def _best_sentence(self, text: str) -> str | None:
+        words = _content_words(text)
+        if not words:
+            return None
+        best, score = None, 0.0
+        for source in self.sources.values():
+            for number, sentence in source.sentences.items():
+                overlap = len(words & _content_words(sentence)) / len(words)
+                if overlap > score:
+                    best, score = f"{source.number}.{number}", overlap
+        return best if score >= SUPPORT else None
+
+
+def _label(item: Cited) -> str:
+    """The text of an item, for reports and for the support check."""
+    for attribute in ("name", "risk", "text", "event", "framing"):
+        value = getattr(item, attribute, None)
+        if isinstance(value, str):
+            return value
+    return ""

@@ -1,0 +1,263 @@
+"""The boundary to the model: any OpenAI-compatible chat-completions server.
+
+:meth:`LLM.ask` sends rendered messages and returns a validated Pydantic object.
+The model is the contract: its JSON schema goes with the request as
+``response_format`` ``json_schema`` (strict). Servers that refuse that get
+``json_object`` with the schema attached (llama-cpp-python's form), then plain
+``json_object``; the first form a server accepts is kept for the rest of the run.
+An answer that is not valid JSON for the schema is re-asked once with the
+validation error; a second failure is an :class:`OutputError` naming the subject.
+
+Every request's token usage goes into the run's :class:`Usage`; answers are
+cached by content (see :mod:`briefing.cache`).
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from typing import Any, TypeVar
+
+import openai
+from pydantic import BaseModel, ValidationError
+
+from briefing.cache import Cache, cache_key
+from briefing.errors import LLMError, OutputError
+from briefing.models import Usage
+
+T = TypeVar("T", bound=BaseModel)
+
+MODES = ("json_schema", "json_object_schema", "json_object")
+NO_KEY = "sk-no-key-needed"
+
+
+def make_client(
+    base_url: str | None,
+    api_key: str | None,
+    *,
+    timeout: float = 300.0,
+    max_retries: int = 3,
+    http_client: Any = None,
+) -> openai.OpenAI:
+    """An ``openai`` client; servers that need no key get a placeholder.
+
+    The client retries connection errors, timeouts, 429 and 5xx with exponential
+    backoff, honouring ``Retry-After``.
+    """
+    return openai.OpenAI(
+        base_url=base_url,
+        api_key=api_key or NO_KEY,
+        timeout=timeout,
+        max_retries=max_retries,
+        http_client=http_client,
+    )
+
+
+def strict_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON schema in the strict form OpenAI requires: every object
+    closed (``additionalProperties: false``) and every property required."""
+    schema = copy.deepcopy(model.model_json_schema())
+
+    def close(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "object" and "properties" in node:
+                node["additionalProperties"] = False
+                node["required"] = list(node["properties"])
+            for key, value in node.items():
+                if key != "default":
+                    close(value)
+            node.pop("default", None)
+        elif isinstance(node, list):
+            for item in node:
+                close(item)
+
+    close(schema)
+    return schema
+
+
+class LLM:
+    """Structured calls to one model on one server. Thread-safe."""
+
+    def __init__(
+        self,
+        client: openai.OpenAI,
+        model: str,
+        *,
+        usage: Usage | None = None,
+        cache: Cache | None = None,
+        temperature: float = 0.0,
+        max_tokens: int = 1200,
+        mode: str = "json_schema",
+    ) -> None:
+        if mode not in MODES:
+            raise LLMError(f"unknown structured-output mode {mode!r}; use one of {MODES}.")
+        self.client = client
+        self.model = model
+        self.usage = usage if usage is not None else Usage()
+        self.cache = cache
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.mode = mode
+        self._lock = threading.Lock()
+
+    def ask(self, step: str, messages: list[dict[str, str]], output: type[T], *, subject: str) -> T:
+        """Send ``messages`` and return the answer as ``output``.
+
+        ``subject`` names what the call is about (an article, a story) in errors.
+        """
+        schema = strict_schema(output)
+        key = cache_key(
+            model=self.model,
+            messages=messages,
+            schema=schema,
+            temperature=self.temperature,
+            max_tokens=self.max_tokens,
+        )
+        if self.cache is not None and (hit := self.cache.get(key)) is not None:
+            with self._lock:
+                self.usage.add_cached(step)
+            return output.model_validate_json(hit[0])
+
+        conversation = list(messages)
+        prompt_tokens = completion_tokens = 0
+        for attempt in (1, 2):
+            content, finish, used = self._complete(step, conversation, output, schema, subject)
+            prompt_tokens += used[0]
+            completion_tokens += used[1]
+            try:
+                if finish == "length":
+                    raise ValueError(
+                        f"the answer was cut off at {self.max_tokens} tokens; answer more briefly"
+                    )
+                result = output.model_validate_json(_strip_fences(content))
+            except (ValidationError, ValueError) as err:
+                problem = _describe(err)
+                if attempt == 2:
+                    raise OutputError(
+                        f"{subject}: the model's answer did not fit the {output.__name__} "
+                        f"schema, even after one re-ask: {problem}. Try a larger model "
+                        "(--model) or a smaller --chunk-tokens."
+                    ) from err
+                conversation += [
+                    {"role": "assistant", "content": content},
+                    {
+                        "role": "user",
+                        "content": f"That answer is not valid: {problem}. "
+                        "Reply again with corrected JSON only.",
+                    },
+                ]
+                continue
+            if self.cache is not None:
+                self.cache.put(
+                    key, step, result.model_dump_json(), prompt_tokens, completion_tokens
+                )
+            return result
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _complete(
+        self,
+        step: str,
+        messages: list[dict[str, str]],
+        output: type[BaseModel],
+        schema: dict[str, Any],
+        subject: str,
+    ) -> tuple[str, str | None, tuple[int, int]]:
+        """One request, switching to a fallback output mode if the server refuses one."""
+        while True:
+            mode = self.mode
+            try:
+                response = self.client.chat.completions.create(
+                    model=self.model,
+                    messages=messages,  # type: ignore[arg-type]
+                    temperature=self.temperature,
+                    max_tokens=self.max_tokens,
+                    response_format=_response_format(mode, output.__name__, schema),  # type: ignore[arg-type]
+                )
+            except openai.BadRequestError as err:
+                if _refuses_format(err) and mode != MODES[-1]:
+                    with self._lock:
+                        if self.mode == mode:
+                            self.mode = MODES[MODES.index(mode) + 1]
+                    continue
+                raise self._error(err, subject) from err
+            except openai.OpenAIError as err:
+                raise self._error(err, subject) from err
+            used = response.usage
+            tokens = (used.prompt_tokens, used.completion_tokens) if used else (0, 0)
+            with self._lock:
+                self.usage.add(step, *tokens)
+            if not response.choices:
+                return "", "empty", tokens
+            choice = response.choices[0]
+            return choice.message.content or "", choice.finish_reason, tokens
+
+    def _error(self, err: openai.OpenAIError, subject: str) -> LLMError:
+        base = str(self.client.base_url).rstrip("/")
+        if isinstance(err, openai.APITimeoutError):
+            text = (
+                f"{subject}: the model server at {base} did not answer in time. "
+                "Raise --timeout, or use a faster model."
+            )
+        elif isinstance(err, openai.APIConnectionError):
+            text = (
+                f"cannot reach the model server at {base}. Start it, or point brief at "
+                "another one with --base-url (or OPENAI_BASE_URL)."
+            )
+        elif isinstance(err, openai.AuthenticationError | openai.PermissionDeniedError):
+            text = (
+                f"the model server at {base} rejected the API key. Set a valid key in "
+                "OPENAI_API_KEY (or --api-key)."
+            )
+        elif isinstance(err, openai.NotFoundError):
+            text = (
+                f"the model server at {base} has no model {self.model!r} (or no chat "
+                "completions endpoint). Choose another with --model (or BRIEF_MODEL)."
+            )
+        elif isinstance(err, openai.RateLimitError):
+            text = f"{subject}: the model server at {base} kept refusing (rate limit or quota)."
+        elif isinstance(err, openai.APIStatusError):
+            text = (
+                f"{subject}: the model server at {base} answered {err.status_code}: {err.message}"
+            )
+        else:
+            text = f"{subject}: {err}"
+        return LLMError(self._scrub(text))
+
+    def _scrub(self, text: str) -> str:
+        key = self.client.api_key
+        return text.replace(key, "***") if key and key != NO_KEY else text
+
+
+def _response_format(mode: str, name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    if mode == "json_schema":
+        return {
+            "type": "json_schema",
+            "json_schema": {"name": name, "schema": schema, "strict": True},
+        }
+    if mode == "json_object_schema":
+        return {"type": "json_object", "schema": schema}
+    return {"type": "json_object"}
+
+
+def _refuses_format(err: openai.BadRequestError) -> bool:
+    text = f"{err.message} {err.body}".lower()
+    return any(word in text for word in ("response_format", "json_schema", "schema"))
+
+
+def _strip_fences(content: str) -> str:
+    """Some servers wrap JSON in a Markdown code fence even in JSON mode."""
+    text = content.strip()
+    if text.startswith("```"):
+        text = text.split("\n", 1)[1] if "\n" in text else ""
+        text = text.rsplit("```", 1)[0]
+    return text.strip() or "{}"
+
+
+def _describe(err: Exception) -> str:
+    if isinstance(err, ValidationError):
+        parts = []
+        for item in err.errors()[:5]:
+            where = ".".join(str(p) for p in item["loc"]) or "answer"
+            parts.append(f"{where}: {item['msg']}")
+        return "; ".join(parts)
+    return str(err)

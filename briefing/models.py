@@ -1,0 +1,317 @@
+"""The data brief works with, as Pydantic models.
+
+Two kinds live here:
+
+* Records brief builds itself (:class:`Article`, :class:`Sentence`, :class:`Chunk`,
+  :class:`Source`, :class:`Usage`, :class:`Briefing`).
+* Output contracts the model fills (:class:`ChunkNotes` and :class:`StoryDraft`
+  with their items). Their docstrings and ``Field(description=...)`` are the
+  instructions the model reads: they become the JSON schema sent with the request
+  and the field guide rendered into the prompt. Fields marked ``SkipJsonSchema``
+  are filled by brief after the call and are not shown to the model.
+
+Citations are sentence ids of the form ``"N.K"``: sentence ``K`` of source ``N``
+in the briefing's numbered source list. Inside the map step, where the model sees
+a single article, it cites the bare sentence number ``"K"`` and brief adds ``N``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
+
+Level = Literal["low", "medium", "high"]
+
+
+def most(n: int, description: str) -> Any:
+    """A list field the model may fill with at most ``n`` items.
+
+    The bound goes into the schema (``maxItems``: servers that build a grammar from
+    the schema stop the model there, which keeps answers short and cheap); items past
+    it are cut rather than failing validation, so a server that ignores the bound
+    costs no re-ask.
+    """
+    return Field(default_factory=list, description=description, json_schema_extra={"maxItems": n})
+
+
+class Answer(BaseModel):
+    """Base of what the model writes: unknown keys are ignored, long lists cut."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _cut_lists(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        for name, info in cls.model_fields.items():
+            extra = info.json_schema_extra
+            bound = extra.get("maxItems") if isinstance(extra, dict) else None
+            value = data.get(name)
+            if isinstance(bound, int) and isinstance(value, list) and len(value) > bound:
+                data = {**data, name: value[:bound]}
+        return data
+
+
+class Article(BaseModel):
+    """One input article, as read from the folder."""
+
+    id: str = Field(description="Content hash of the text (first 16 hex digits of sha256).")
+    path: str = Field(description="Path of the file, relative to the input folder.")
+    title: str
+    source: str = Field(description="The outlet: site name, front matter, or the domain.")
+    url: str | None = None
+    published: str | None = Field(default=None, description="ISO 8601 date or datetime.")
+    author: str | None = None
+    language: str | None = None
+    text: str
+
+
+class Sentence(BaseModel):
+    """A sentence of an article; ``number`` starts at 1 and is what the model cites."""
+
+    number: int
+    text: str
+    paragraph: int = Field(description="Index of the paragraph the sentence belongs to.")
+
+
+class Chunk(BaseModel):
+    """A run of whole sentences of one article that fits the token budget."""
+
+    article_id: str
+    index: int = Field(description="Position of the chunk in its article, from 0.")
+    sentences: list[Sentence]
+    tokens: int = Field(description="Tokens of the numbered chunk text as sent to the model.")
+
+
+# --- What the model writes: the map step -------------------------------------------------
+
+
+class Cited(Answer):
+    cites: list[str] = Field(
+        default_factory=list,
+        description="Ids of the sentences this is taken from, exactly as shown in brackets.",
+    )
+
+
+class Fact(Cited):
+    """A fact the text states (not an opinion about it)."""
+
+    text: str = Field(description="The fact in one short sentence.")
+
+
+class ActorNote(Cited):
+    """A person, government or organisation that acts or speaks in the text."""
+
+    name: str = Field(description="Name exactly as written in the text, e.g. 'Jens Stoltenberg'.")
+    role: str = Field(description="Who they are, e.g. 'NATO Secretary-General'.")
+    position: str = Field(description="What they say or want, in one sentence.")
+    quote: str = Field(
+        default="",
+        description="Their words as the text quotes them, copied character for character; "
+        "empty if the text does not quote them.",
+    )
+
+
+class RiskNote(Cited):
+    """Something that could go wrong, as the text describes it."""
+
+    risk: str = Field(description="What could happen, in one sentence.")
+    exposed: str = Field(description="Who or what would be hit.")
+    likelihood: Level = Field(description="How likely the text makes it seem.")
+    impact: Level = Field(description="How bad it would be.")
+
+
+class EventNote(Cited):
+    """A dated event the text reports."""
+
+    date: str = Field(description="The date as the text gives it, YYYY-MM-DD when known.")
+    event: str = Field(description="What happened, in one short sentence.")
+
+
+class ChunkNotes(Answer):
+    """Notes on one passage of a news article. Only what the passage says; no outside
+    knowledge, nothing invented."""
+
+    facts: list[Fact] = most(5, "The main facts, most important first.")
+    actors: list[ActorNote] = most(6, "Every person, government or body that acts or speaks.")
+    risks: list[RiskNote] = most(3, "Risks the passage mentions or implies.")
+    events: list[EventNote] = most(3, "Events with a date the passage gives; else empty.")
+    framing: str = Field(
+        description="How this outlet frames the events: its tone and the loaded words it "
+        "uses, quoted, in one sentence."
+    )
+
+
+# --- What the model writes: the reduce step ----------------------------------------------
+
+
+class Actor(Cited):
+    """A key actor of the story."""
+
+    name: str = Field(description="Name as the sources write it.")
+    role: str = Field(description="Who they are.")
+    position: str = Field(description="Their position in one sentence.")
+    quote: str = Field(default="", description="A quote from the notes, verbatim; else empty.")
+    unverified: SkipJsonSchema[str | None] = None
+
+
+class Risk(Cited):
+    """What could happen next and who would be exposed."""
+
+    risk: str = Field(description="What could happen.")
+    exposed: str = Field(description="Who or what is exposed.")
+    likelihood: Level = Field(description="How likely, from the sources.")
+    impact: Level = Field(description="How severe.")
+    unverified: SkipJsonSchema[str | None] = None
+
+
+class Point(Cited):
+    """A point the sources agree on."""
+
+    text: str = Field(description="The point in one sentence.")
+    unverified: SkipJsonSchema[str | None] = None
+
+
+class Framing(Cited):
+    """How one outlet frames the story."""
+
+    source: int = Field(description="The source number of the outlet's article, e.g. 2.")
+    framing: str = Field(description="Its framing in one sentence.")
+    wording: str = Field(
+        default="", description="A short telling phrase from that article, verbatim."
+    )
+    unverified: SkipJsonSchema[str | None] = None
+
+
+class Event(Cited):
+    """A dated event of the story."""
+
+    date: str = Field(description="YYYY-MM-DD, or the date as the sources give it.")
+    event: str = Field(description="What happened.")
+    unverified: SkipJsonSchema[str | None] = None
+
+
+class StoryDraft(Answer):
+    """One story (an event or development) as several outlets report it. Use only the
+    notes given; do not add outside knowledge."""
+
+    headline: str = Field(description="A neutral headline of at most 12 words.")
+    top_line: str = Field(description="The one sentence a busy reader must know.")
+    summary: str = Field(description="3 to 5 sentences: what happened, why it matters.")
+    actors: list[Actor] = most(8, "The key actors and their positions.")
+    risks: list[Risk] = most(4, "What could go wrong next.")
+    agreement: list[Point] = most(3, "What the outlets agree on.")
+    framings: list[Framing] = most(8, "One entry per outlet: how it frames the story.")
+    divergence: str = Field(
+        description="How the outlets' framing differs, naming them; empty if only one outlet."
+    )
+    timeline: list[Event] = most(6, "Events with a date the sources give, oldest first.")
+    open_questions: list[str] = most(3, "Questions the sources leave open.")
+
+
+# --- The briefing -------------------------------------------------------------------------
+
+
+class Story(StoryDraft):
+    """A story of the briefing: the model's draft plus what brief derived."""
+
+    number: int = Field(description="Position of the story in the briefing, from 1.")
+    sources: list[int] = Field(description="Source numbers of the articles in this story.")
+
+
+class TopLine(BaseModel):
+    text: str
+    story: int = Field(description="Number of the story it leads to.")
+    sources: list[int]
+
+
+class Source(BaseModel):
+    """An entry of the briefing's numbered source list."""
+
+    number: int
+    article_id: str
+    title: str
+    outlet: str
+    path: str
+    url: str | None = None
+    published: str | None = None
+    duplicates: list[str] = Field(
+        default_factory=list, description="Paths of near-identical copies of this article."
+    )
+
+
+class StepUsage(BaseModel):
+    calls: int = Field(default=0, description="Requests sent to the model.")
+    cached: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class Usage(BaseModel):
+    """Token usage of the run, in total and by pipeline step."""
+
+    calls: int = Field(default=0, description="Requests sent to the model.")
+    cached: int = Field(default=0, description="Answers reused from the cache (no request).")
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    by_step: dict[str, StepUsage] = Field(default_factory=dict)
+
+    def add(self, step: str, prompt: int, completion: int) -> None:
+        """Count one request to the model."""
+        part = self.by_step.setdefault(step, StepUsage())
+        for record in (self, part):
+            record.calls += 1
+            record.prompt_tokens += prompt
+            record.completion_tokens += completion
+
+    def add_cached(self, step: str) -> None:
+        """Count one answer taken from the cache: no request, no tokens spent."""
+        part = self.by_step.setdefault(step, StepUsage())
+        self.cached += 1
+        part.cached += 1
+
+
+class Drop(BaseModel):
+    """An item removed (or marked) because it is not supported by its sources."""
+
+    story: int
+    kind: str = Field(description="actor, quote, risk, point, framing, event or citation.")
+    item: str
+    reason: str
+
+
+class Grounding(BaseModel):
+    """What brief checked against the source texts, and what failed."""
+
+    checked: int = 0
+    verified: int = 0
+    dropped: int = 0
+    kept_unverified: int = 0
+    failures: list[Drop] = Field(default_factory=list)
+
+
+class Problem(BaseModel):
+    """A file or article that is not in the briefing, and why."""
+
+    path: str
+    reason: str
+
+
+class Briefing(BaseModel):
+    """The briefing brief writes as Markdown, HTML and JSON."""
+
+    title: str
+    date: dt.date
+    generated_at: dt.datetime
+    language: str = "en"
+    model: str
+    top_lines: list[TopLine]
+    stories: list[Story]
+    sources: list[Source]
+    usage: Usage = Field(default_factory=Usage)
+    grounding: Grounding = Field(default_factory=Grounding)
+    problems: list[Problem] = Field(default_factory=list)

@@ -1,0 +1,437 @@
+"""Render a :class:`~briefing.models.Briefing` as Markdown, HTML and JSON, and write the files.
+
+Everything a briefing says came from an article or from the model, so every piece of its text
+is untrusted. The two text formats keep it inert in different ways:
+
+**HTML** is built by one Jinja2 template (``briefing/templates/page.html.j2``) in an
+environment with ``autoescape=True``. Every ``{{ ... }}`` in the template is HTML-escaped by
+markupsafe (``& < > " '`` become entities), so untrusted text can only ever become text nodes
+or quoted attribute values; the template never uses ``|safe`` and nothing is passed in as
+``Markup``. The ``markdown`` package is deliberately *not* used for the page: its raw-HTML
+passthrough would be one more thing to prove closed, and the page needs no Markdown syntax.
+The only untrusted values that reach an attribute are source URLs, and they are put in
+``href`` only when :func:`http_url` accepts them (scheme ``http``/``https``, a host, no
+whitespace or control characters); any other URL (``javascript:``, ``data:``, relative, ...)
+is shown as text. All other ``href`` values are ``#story-N`` / ``#source-N`` built from
+integers. Control characters, lone surrogates and Unicode noncharacters are removed from
+every value on the way out (Jinja's ``finalize``), so the page always encodes as UTF-8 and
+parses without errors. A Content-Security-Policy meta tag (no scripts, no external loads) is a
+second line of defence; the page has no JavaScript and loads nothing from the network.
+
+**Markdown** is assembled line by line. Untrusted text goes through :func:`md_text`, which
+folds it onto one line (so it cannot start a new block: no headings, HTML blocks, list items
+or link reference definitions), backslash-escapes ``\\ ` * _ [ ]`` (no emphasis, code or
+links), turns ``<`` that could open a tag or autolink into ``&lt;`` (``\\<`` is not an escape
+in every renderer, e.g. Python-Markdown) and escapes entity-like ``&`` and leading block
+markers. Source URLs become ``<url>`` autolinks only when :func:`http_url` accepts them.
+The only raw HTML in the Markdown is brief's own ``<a id="story-N"></a>`` anchors. (GFM
+renderers still auto-link bare ``http(s)://`` and ``www.`` text; that shows its target and
+cannot run code.)
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+import os
+import re
+import secrets
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import jinja2
+import markupsafe
+
+from briefing.errors import RenderError
+from briefing.models import Briefing, Source, StepUsage, Story, Usage
+
+FORMATS = ("md", "html", "json")
+
+_STEM = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+# C0/C1 controls (not tab, newline, carriage return), lone surrogates and the Unicode
+# noncharacters: HTML5 calls all of them parse errors ("control-character-in-input-stream",
+# "noncharacter-in-input-stream"), https://html.spec.whatwg.org/#parse-errors
+_INVALID = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef"
+    + "".join(
+        f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(17)
+    )
+    + "]"
+)
+# CommonMark backslash escapes, https://spec.commonmark.org/0.31.2/#backslash-escapes
+_MD_INLINE = re.compile(r"([\\`*_\[\]])")
+_MD_TAG = re.compile(r"<(?=[A-Za-z/!?])")
+_MD_ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
+_MD_LEADING = re.compile(r"^(?:([#>=+-])|(\d+)([.)]))")
+_MD_TRAILING_HASHES = re.compile(r"(?<=\s)(#+)$")
+_LANG = re.compile(r"[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*")
+_LEVELS = ("low", "medium", "high")
+
+
+# --- text helpers ------------------------------------------------------------------------
+
+
+def clean(text: str) -> str:
+    """``text`` without characters that are invalid in HTML or unencodable in UTF-8."""
+    return _INVALID.sub("", text)
+
+
+def md_text(text: str) -> str:
+    """Untrusted ``text`` as inert Markdown inline text on one line, still readable."""
+    text = " ".join(clean(text).split())
+    text = _MD_INLINE.sub(r"\\\1", text)
+    text = _MD_ENTITY.sub(r"\\&", text)
+    text = _MD_TAG.sub("&lt;", text)
+    text = _MD_LEADING.sub(lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\{m[3]}", text)
+    return _MD_TRAILING_HASHES.sub(lambda m: "\\#" * len(m[1]), text)
+
+
+def http_url(url: str | None) -> str | None:
+    """``url`` if it is an absolute http(s) URL that is safe to link to, else None."""
+    if not url:
+        return None
+    url = url.strip()
+    if any(c.isspace() or c in '<>"`' for c in url) or _INVALID.search(url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. a malformed IPv6 host
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return url
+
+
+def cite_numbers(cites: Iterable[str], fallback: Iterable[int] = ()) -> list[int]:
+    """Source numbers of sentence ids ``"N.K"``: unique and sorted; ``fallback`` if none."""
+    numbers = set()
+    for cite in cites:
+        head = cite.strip().split(".", 1)[0]
+        if head.isascii() and head.isdigit():
+            numbers.add(int(head))
+    return sorted(numbers or set(fallback))
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if not text or text[-1] in ".!?…\"'”’)" else text + "."
+
+
+def _outlet(sources: dict[int, Source], number: int) -> str:
+    source = sources.get(number)
+    return source.outlet if source and source.outlet.strip() else f"Source {number}"
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n:,} {one if n == 1 else many}"
+
+
+def _summary_line(briefing: Briefing) -> str:
+    return (
+        f"{_count(len(briefing.stories), 'story', 'stories')} from "
+        f"{_count(len(briefing.sources), 'source', 'sources')} · generated "
+        f"{briefing.generated_at.isoformat(sep=' ', timespec='minutes')}"
+    )
+
+
+def _usage_line(usage: Usage | StepUsage) -> str:
+    line = f"{_count(usage.calls, 'model call', 'model calls')}"
+    if usage.cached:
+        line += f", {_count(usage.cached, 'answer', 'answers')} from the cache"
+    return f"{line}; {usage.prompt_tokens:,} prompt + {usage.completion_tokens:,} completion tokens"
+
+
+def _grounding_line(briefing: Briefing) -> str:
+    g = briefing.grounding
+    return (
+        f"{g.checked:,} checked, {g.verified:,} verified, {g.dropped:,} dropped, "
+        f"{g.kept_unverified:,} kept unverified"
+    )
+
+
+# --- Markdown ----------------------------------------------------------------------------
+
+
+def _md_cites(numbers: Iterable[int]) -> str:
+    marks = "".join(f"[{n}]" for n in numbers)
+    return f" {marks}" if marks else ""
+
+
+def _md_unverified(reason: str | None) -> str:
+    return f" *(unverified: {md_text(reason)})*" if reason else ""
+
+
+def _md_story(story: Story, sources: dict[int, Source]) -> list[str]:
+    def cites(item_cites: list[str]) -> str:
+        return _md_cites(cite_numbers(item_cites, story.sources))
+
+    out = [
+        f'<a id="story-{story.number}"></a>',
+        "",
+        f"## {story.number}. {md_text(story.headline)}",
+        "",
+    ]
+    if story.top_line.strip():
+        out += [f"**{md_text(story.top_line)}**", ""]
+    if story.summary.strip():
+        out += [md_text(story.summary) + _md_cites(story.sources), ""]
+
+    def section(title: str, items: list[str], lead: str = "") -> None:
+        if not items and not lead:
+            return
+        out.extend([f"**{title}**", ""])
+        if lead:
+            out.extend([lead, ""])
+        if items:
+            out.extend([*items, ""])
+
+    actors = []
+    for a in story.actors:
+        line = f"- **{md_text(a.name)}**"
+        if a.role.strip():
+            line += f" ({md_text(a.role)})"
+        line += f": {md_text(_sentence(a.position))}"
+        if a.quote.strip():
+            line += f" “{md_text(a.quote)}”"
+        actors.append(line + cites(a.cites) + _md_unverified(a.unverified))
+    section("Key actors", actors)
+
+    section(
+        "Risks",
+        [
+            f"- {md_text(r.risk)} — exposed: {md_text(r.exposed)}; likelihood {r.likelihood}, "
+            f"impact {r.impact}{cites(r.cites)}{_md_unverified(r.unverified)}"
+            for r in story.risks
+        ],
+    )
+    section(
+        "Where the outlets agree",
+        [
+            f"- {md_text(p.text)}{cites(p.cites)}{_md_unverified(p.unverified)}"
+            for p in story.agreement
+        ],
+    )
+    framings = []
+    for f in story.framings:
+        line = f"- *{md_text(_outlet(sources, f.source))}* [{f.source}]: {md_text(f.framing)}"
+        if f.wording.strip():
+            line += f" — “{md_text(f.wording)}”"
+        framings.append(line + _md_unverified(f.unverified))
+    section("How the framing differs", framings, md_text(story.divergence))
+    section(
+        "Timeline",
+        [
+            f"- **{md_text(e.date)}**: {md_text(e.event)}{cites(e.cites)}"
+            f"{_md_unverified(e.unverified)}"
+            for e in story.timeline
+        ],
+    )
+    section("Open questions", [f"- {md_text(q)}" for q in story.open_questions if q.strip()])
+    return out
+
+
+def _md_source(source: Source) -> list[str]:
+    line = f"{source.number}. {md_text(source.outlet)} — {md_text(source.title or '(untitled)')}"
+    if source.published:
+        line += f" ({md_text(source.published)})"
+    url = http_url(source.url)
+    if url:
+        line += f" <{url}>"
+    elif source.url:
+        line += f" {md_text(source.url)}"
+    lines = [line]
+    if source.duplicates:
+        lines.append("   also as: " + ", ".join(md_text(p) for p in source.duplicates))
+    return lines
+
+
+def to_markdown(briefing: Briefing) -> str:
+    """The briefing as Markdown that reads well in a terminal and renders safely anywhere."""
+    sources = {s.number: s for s in briefing.sources}
+    out = [
+        f"# {md_text(briefing.title)}",
+        "",
+        f"{briefing.date.isoformat()} · {_summary_line(briefing)}",
+        "",
+    ]
+    if briefing.top_lines:
+        out += ["## Top lines", ""]
+        out += [
+            f"{i}. [{md_text(t.text)}](#story-{t.story}){_md_cites(t.sources)}"
+            for i, t in enumerate(briefing.top_lines, 1)
+        ]
+        out.append("")
+    for story in briefing.stories:
+        out += _md_story(story, sources)
+    if briefing.sources:
+        out += ["## Sources", ""]
+        for source in briefing.sources:
+            out += _md_source(source)
+        out.append("")
+    out += [
+        "---",
+        "",
+        f"- Model: {md_text(briefing.model)}",
+        f"- Usage: {_usage_line(briefing.usage)}",
+        f"- Grounding: {_grounding_line(briefing)}",
+        "",
+    ]
+    if briefing.problems:
+        out += ["**Left out**", ""]
+        out += [f"- {md_text(p.path)}: {md_text(p.reason)}" for p in briefing.problems]
+        out.append("")
+    return "\n".join(out)
+
+
+# --- HTML --------------------------------------------------------------------------------
+
+
+def _finalize(value: Any) -> Any:
+    """Applied by Jinja to every ``{{ ... }}`` value before it is escaped."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and not isinstance(value, markupsafe.Markup):
+        return clean(value)
+    return value
+
+
+@functools.cache
+def _template() -> jinja2.Template:
+    env = jinja2.Environment(
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        finalize=_finalize,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    source = importlib.resources.files("briefing").joinpath("templates", "page.html.j2")
+    try:
+        return env.from_string(source.read_text(encoding="utf-8"))
+    except (OSError, jinja2.TemplateError) as e:
+        raise RenderError(
+            f"the HTML template briefing/templates/page.html.j2 could not be loaded ({e}); "
+            "reinstall brief"
+        ) from e
+
+
+def to_html(briefing: Briefing) -> str:
+    """The briefing as one self-contained HTML page (inline CSS, no scripts, no requests)."""
+    sources = {s.number: s for s in briefing.sources}
+    lang = briefing.language if _LANG.fullmatch(briefing.language) else "und"
+    helpers: dict[str, Callable[..., Any]] = {
+        "cite_numbers": cite_numbers,
+        "http_url": http_url,
+        "sentence": _sentence,
+        "outlet": lambda n: _outlet(sources, n),
+        "level": lambda v: v if v in _LEVELS else "unknown",
+    }
+    return _template().render(
+        b=briefing,
+        lang=lang,
+        known_sources=set(sources),
+        summary_line=_summary_line(briefing),
+        usage_line=_usage_line,
+        grounding_line=_grounding_line(briefing),
+        **helpers,
+    )
+
+
+# --- JSON and files ----------------------------------------------------------------------
+
+
+def to_json(briefing: Briefing) -> str:
+    """The briefing as indented JSON; :meth:`Briefing.model_validate_json` reads it back."""
+    return briefing.model_dump_json(indent=2)
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` so that readers see the old file or the whole new one.
+
+    The text goes to a temporary file in the same folder, is flushed to disk, then renamed
+    over ``path``. On any error the temporary file is removed and ``path`` is untouched.
+    """
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise RenderError(f"could not write {path}: the text is not valid Unicode ({e})") from e
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    try:
+        # 0o666 and the user's umask, like any new file (tempfile would force 0o600).
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    except OSError as e:
+        raise RenderError(
+            f"could not write {path}: {e.strerror or e}; check that {path.parent} exists "
+            "and is writable"
+        ) from e
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temp, path)
+        _sync_folder(path.parent)
+    except BaseException as e:
+        temp.unlink(missing_ok=True)
+        if isinstance(e, OSError):
+            raise RenderError(
+                f"could not write {path}: {e.strerror or e}; check the free space and "
+                f"permissions of {path.parent}"
+            ) from e
+        raise
+
+
+def _sync_folder(folder: Path) -> None:
+    """Flush the folder entry of a renamed file to disk, where the OS allows it (POSIX)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # Windows cannot open folders; the rename is still atomic there
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_briefing(
+    briefing: Briefing, out_dir: Path, stem: str, formats: Sequence[str]
+) -> list[Path]:
+    """Write ``out_dir/{stem}.{ext}`` for each of ``formats``; returns the paths written.
+
+    Everything is rendered before the first file is written, and each file is written
+    atomically, so a failure never leaves a half-written file behind.
+    """
+    if not _STEM.fullmatch(stem) or ".." in stem:
+        raise RenderError(
+            f"bad output name {stem!r}: use letters, digits, '.', '_' and '-' only, starting "
+            "with a letter or digit and without '..'"
+        )
+    wanted = list(dict.fromkeys(formats))
+    if not wanted:
+        raise RenderError(f"no output format chosen; pick from {', '.join(FORMATS)}")
+    unknown = [f for f in wanted if f not in FORMATS]
+    if unknown:
+        raise RenderError(
+            f"unknown output format {', '.join(map(repr, unknown))}; "
+            f"valid formats are {', '.join(FORMATS)}"
+        )
+    renderers = {"md": to_markdown, "html": to_html, "json": to_json}
+    texts = {fmt: renderers[fmt](briefing) for fmt in wanted}
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise RenderError(
+            f"could not create the output folder {out_dir}: {e.strerror or e}; "
+            "check the path or choose another output folder"
+        ) from e
+    paths = []
+    for fmt, text in texts.items():
+        path = out_dir / f"{stem}.{fmt}"
+        atomic_write(path, text)
+        paths.append(path)
+    return paths

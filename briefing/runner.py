@@ -1,0 +1,187 @@
+"""``brief make`` as a library call: folder in, briefing files out.
+
+:func:`make` wires the parts together: it reads the folder, picks the model
+server (the configured one, or the embedded local model that it starts and stops
+itself), runs the pipeline and writes the files. :func:`plan` does everything up
+to the first model call and reports what a run would cost (``--dry-run``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from briefing import chunking, engine, ingest, render
+from briefing.cache import Cache
+from briefing.config import Config
+from briefing.errors import EXIT_OK, EXIT_PARTIAL, ConfigError
+from briefing.llm import LLM, make_client
+from briefing.models import Briefing, ChunkNotes, StoryDraft
+from briefing.pipeline import Pipeline, Progress, count_tokens, prepare
+from briefing.prompts import Prompts, field_guide
+
+# Typical answer sizes, measured on the examples with the embedded model; used only
+# for --dry-run estimates.
+MAP_ANSWER_TOKENS = 350
+STORY_ANSWER_TOKENS = 700
+
+
+@dataclass
+class Result:
+    briefing: Briefing
+    files: list[Path]
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_PARTIAL if self.briefing.problems else EXIT_OK
+
+
+@dataclass
+class ArticlePlan:
+    path: str
+    tokens: int
+    chunks: int
+
+
+@dataclass
+class Plan:
+    """What a run would do: per article tokens and chunks, calls and tokens in all."""
+
+    model: str
+    articles: list[ArticlePlan]
+    stories: int
+    map_calls: int
+    story_calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    problems: list[str] = field(default_factory=list)
+    cost: float | None = None
+
+    @property
+    def calls(self) -> int:
+        return self.map_calls + self.story_calls
+
+
+def make(
+    folder: Path,
+    config: Config,
+    *,
+    now: dt.datetime,
+    cache_dir: Path,
+    use_cache: bool = True,
+    progress: Progress | None = None,
+    http_client: Any = None,
+) -> Result:
+    """Brief the articles in ``folder``; write the files to ``config.out_dir``."""
+    articles, problems = ingest.read_folder(folder)
+    prompts = Prompts(config.prompts_dir)
+    encoding = chunking.load_encoding(config.encoding)
+    cache = Cache(cache_dir / "answers.sqlite3") if use_cache else None
+    try:
+        with endpoint(config, cache_dir) as (base_url, model, concurrency):
+            client = make_client(
+                base_url, config.api_key, timeout=config.timeout, http_client=http_client
+            )
+            llm = LLM(
+                client,
+                model,
+                cache=cache,
+                temperature=config.temperature,
+                max_tokens=config.max_output_tokens,
+            )
+            run_config = config.model_copy(update={"concurrency": concurrency})
+            pipeline = Pipeline(llm, prompts, encoding, run_config, progress)
+            briefing = pipeline.run(articles, problems, now=now)
+    finally:
+        if cache is not None:
+            cache.close()
+    stem = now.date().isoformat()
+    files = render.write_briefing(briefing, config.out_dir, stem, config.formats)
+    return Result(briefing, files)
+
+
+@contextlib.contextmanager
+def endpoint(config: Config, cache_dir: Path) -> Iterator[tuple[str | None, str, int]]:
+    """The server to use: base URL, model name and default concurrency.
+
+    With no base URL and no API key configured, brief starts the embedded model
+    and stops it when the block ends (also on errors and Ctrl-C).
+    """
+    if not config.uses_embedded_model:
+        model = config.model or "gpt-4o-mini"
+        yield config.base_url, model, config.concurrency or 4
+        return
+    model_path = config.model_path or engine.default_model_path(cache_dir)
+    if not engine.engine_available() or not model_path.is_file():
+        raise ConfigError(
+            "no model server is configured and the embedded local model is not installed. "
+            "Either install it: pip install 'brief[local]' && brief model install; "
+            "or use a server: set OPENAI_API_KEY (and --model), or pass --base-url "
+            "(e.g. http://localhost:11434/v1)."
+        )
+    if config.model_path is None:
+        engine.verify(model_path)
+    with engine.LocalServer(model_path, ctx=config.context_window) as server:
+        yield server.base_url, server.model, config.concurrency or 1
+
+
+def plan(folder: Path, config: Config) -> Plan:
+    """Everything up to the first model call; no request is made."""
+    articles, problems = ingest.read_folder(folder)
+    prompts = Prompts(config.prompts_dir)
+    encoding = chunking.load_encoding(config.encoding)
+    stories = prepare(articles, encoding, config)
+    map_guide = field_guide(ChunkNotes)
+    story_guide = field_guide(StoryDraft)
+    rows: list[ArticlePlan] = []
+    prompt_tokens = 0
+    for docs in stories:
+        for doc in docs:
+            rows.append(
+                ArticlePlan(
+                    doc.article.path,
+                    chunking.count_tokens(doc.article.text, encoding),
+                    len(doc.chunks),
+                )
+            )
+            for chunk in doc.chunks:
+                messages = prompts.render(
+                    "map",
+                    outlet=doc.article.source,
+                    title=doc.article.title,
+                    published=doc.article.published,
+                    part=chunk.index + 1,
+                    parts=len(doc.chunks),
+                    passage=chunking.number_lines(chunk.sentences),
+                    guide=map_guide,
+                )
+                prompt_tokens += count_tokens(encoding, messages)
+        notes = sum(len(doc.chunks) for doc in docs) * MAP_ANSWER_TOKENS
+        prompt_tokens += notes + count_tokens(
+            encoding, prompts.render("story", sources=[], notes="", guide=story_guide)
+        )
+    map_calls = sum(len(doc.chunks) for docs in stories for doc in docs)
+    completion = map_calls * MAP_ANSWER_TOKENS + len(stories) * STORY_ANSWER_TOKENS
+    model = config.model or ("embedded" if config.uses_embedded_model else "gpt-4o-mini")
+    price = config.prices.get(model)
+    cost = (
+        None
+        if price is None
+        else (prompt_tokens * price.prompt + completion * price.completion) / 1_000_000
+    )
+    return Plan(
+        model=model,
+        articles=rows,
+        stories=len(stories),
+        map_calls=map_calls,
+        story_calls=len(stories),
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion,
+        problems=[f"{p.path}: {p.reason}" for p in problems],
+        cost=None if cost is None else math.ceil(cost * 10_000) / 10_000,
+    )

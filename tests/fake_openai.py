@@ -1,0 +1,273 @@
+"""A fake OpenAI-compatible chat-completions server for the tests.
+
+It is a real HTTP server on 127.0.0.1 (``http.server`` in a thread), so the real
+``openai`` client, its retries and its parsing are exercised. It answers the
+structured-output requests brief makes by reading the prompt the way a careful
+model would, with plain rules, so its answers are grounded in the articles:
+
+* ``ChunkNotes`` (map): facts are the passage's first sentences; actors are the
+  capitalised names that appear with a quotation; risks are sentences with risk
+  words; the framing quotes the passage's first words.
+* ``StoryDraft`` (story): built from the notes in the prompt.
+
+Tests steer it: ``script`` is a list of replies used before the rules (a dict is
+sent as the JSON answer, a ``Reply`` gives full control: status, headers, raw
+body), and ``refuse_json_schema`` makes it answer 400 to ``json_schema`` like
+llama-cpp-python does. Every request body is kept in ``requests``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+SENTENCE = re.compile(r"^\[(\d+(?:\.\d+)?)\] (.*)$", re.MULTILINE)
+QUOTE = re.compile(r"[\"“]([^\"”]{12,200})[\"”]")
+NAME = re.compile(r"\b([A-Z][a-z]+(?:[ -][A-Z][a-z]+)+)\b")
+RISKY = re.compile(r"escalat|risk|threat|warn|nuclear|danger|could|crisis", re.IGNORECASE)
+STOP_NAMES = {"The", "This", "That", "President", "Secretary", "Speaking", "Earlier"}
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    finish_reason: str = "stop"
+
+
+class FakeServer:
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.script: list[dict[str, Any] | Reply] = []
+        self.refuse_json_schema = False
+        self.lock = threading.Lock()
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host!s}:{port}/v1"
+
+    def start(self) -> FakeServer:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def calls(self, schema: str) -> list[dict[str, Any]]:
+        """The requests whose output schema is named ``schema``."""
+        return [r for r in self.requests if schema_name(r) == schema]
+
+    # -- answering ---------------------------------------------------------------------------
+
+    def answer(self, request: dict[str, Any]) -> Reply:
+        fmt = request.get("response_format") or {}
+        with self.lock:
+            self.requests.append(request)
+            if self.refuse_json_schema and fmt.get("type") == "json_schema":
+                message = "response_format json_schema not supported"
+                return Reply(400, {"error": {"message": message}})
+            scripted = self.script.pop(0) if self.script else None
+        if isinstance(scripted, Reply):
+            return scripted
+        if scripted is not None:
+            return Reply(body=completion(request, json.dumps(scripted)))
+        name = schema_name(request)
+        user = next(m["content"] for m in request["messages"] if m["role"] == "user")
+        if name == "ChunkNotes" and "<notes>" in user:
+            content = merge_notes(user)
+        elif name == "ChunkNotes":
+            content = map_notes(user)
+        elif name == "StoryDraft":
+            content = story(user)
+        else:
+            return Reply(400, {"error": {"message": f"fake server: unknown schema {name}"}})
+        return Reply(body=completion(request, json.dumps(content)))
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                if self.path.rstrip("/").endswith("/models"):
+                    self._send(Reply(body={"object": "list", "data": [{"id": "fake"}]}))
+                else:
+                    self._send(Reply(404, {"error": {"message": "not found"}}))
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length", 0))
+                request = json.loads(self.rfile.read(length) or b"{}")
+                if not self.path.endswith("/chat/completions"):
+                    self._send(Reply(404, {"error": {"message": "not found"}}))
+                    return
+                self._send(server.answer(request))
+
+            def _send(self, reply: Reply) -> None:
+                body = reply.body if isinstance(reply.body, bytes) else json.dumps(reply.body)
+                data = body.encode() if isinstance(body, str) else body
+                self.send_response(reply.status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                for key, value in reply.headers.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+        return Handler
+
+
+def schema_name(request: dict[str, Any]) -> str:
+    fmt = request.get("response_format") or {}
+    if fmt.get("type") == "json_schema":
+        return str(fmt["json_schema"]["name"])
+    schema = fmt.get("schema") or {}
+    return str(schema.get("title", ""))
+
+
+def completion(request: dict[str, Any], content: str, finish: str = "stop") -> dict[str, Any]:
+    prompt = sum(len(m["content"]) for m in request["messages"]) // 4
+    return {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "created": 0,
+        "model": request.get("model", "fake"),
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+                "finish_reason": finish,
+            }
+        ],
+        "usage": {
+            "prompt_tokens": prompt,
+            "completion_tokens": len(content) // 4,
+            "total_tokens": prompt + len(content) // 4,
+        },
+    }
+
+
+# -- the rules --------------------------------------------------------------------------------
+
+
+def fenced(text: str, tag: str) -> str:
+    match = re.search(rf"<{tag}>\n(.*)\n</{tag}>", text, re.DOTALL)
+    return match.group(1) if match else ""
+
+
+def map_notes(user: str) -> dict[str, Any]:
+    sentences = [(sid, text) for sid, text in SENTENCE.findall(fenced(user, "article"))]
+    facts = [{"text": text, "cites": [sid]} for sid, text in sentences[:4]]
+    actors: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for sid, text in sentences:
+        quote = QUOTE.search(text)
+        for name in NAME.findall(text):
+            if name.split()[0] in STOP_NAMES or name in seen or not quote:
+                continue
+            seen.add(name)
+            actors.append(
+                {
+                    "name": name,
+                    "role": "quoted in the article",
+                    "position": text[:160],
+                    "quote": quote.group(1),
+                    "cites": [sid],
+                }
+            )
+    risks = [
+        {
+            "risk": text[:160],
+            "exposed": "those named in the article",
+            "likelihood": "medium",
+            "impact": "high",
+            "cites": [sid],
+        }
+        for sid, text in sentences
+        if RISKY.search(text)
+    ][:3]
+    first = " ".join(sentences[0][1].split()[:6]) if sentences else ""
+    return {
+        "facts": facts,
+        "actors": actors[:4],
+        "risks": risks,
+        "events": [],
+        "framing": f"Leads with '{first}'.",
+    }
+
+
+NOTE_LINE = re.compile(r"^- (.*?)(?: \[([\d., ]+)\])?$")
+
+
+def parse_notes(user: str) -> dict[str, list[tuple[str, list[str]]]]:
+    sections: dict[str, list[tuple[str, list[str]]]] = {}
+    current = "facts"
+    for line in fenced(user, "notes").splitlines():
+        if line.endswith(":") and not line.startswith("-"):
+            current = line[:-1]
+            continue
+        match = NOTE_LINE.match(line)
+        if match:
+            cites = [c.strip() for c in (match.group(2) or "").split(",") if c.strip()]
+            sections.setdefault(current, []).append((match.group(1), cites))
+    return sections
+
+
+def merge_notes(user: str) -> dict[str, Any]:
+    notes = parse_notes(user)
+    return {
+        "facts": [{"text": t, "cites": c} for t, c in notes.get("facts", [])],
+        "actors": [actor(t, c) for t, c in notes.get("actors", [])],
+        "risks": [
+            {"risk": t, "exposed": "-", "likelihood": "medium", "impact": "high", "cites": c}
+            for t, c in notes.get("risks", [])
+        ],
+        "events": [],
+        "framing": "merged",
+    }
+
+
+def actor(line: str, cites: list[str]) -> dict[str, Any]:
+    match = re.match(r"(.*?) \((.*?)\): (.*?)(?: Quote: \"(.*)\")?$", line)
+    name, role, position, quote = match.groups() if match else (line, "", line, None)
+    return {"name": name, "role": role, "position": position, "quote": quote or "", "cites": cites}
+
+
+def story(user: str) -> dict[str, Any]:
+    notes = parse_notes(user)
+    facts = notes.get("facts", [])
+    sources = re.findall(r"^\[(\d+)\] (.*?): (.*)$", user.split("How each source frames")[-1], re.M)
+    return {
+        "headline": (facts[0][0] if facts else "Untitled")[:80],
+        "top_line": facts[0][0] if facts else "",
+        "summary": " ".join(t for t, _ in facts[:4]),
+        "actors": [actor(t, c) for t, c in notes.get("actors", [])][:6],
+        "risks": [
+            {
+                "risk": t.split(";")[0],
+                "exposed": "those named in the sources",
+                "likelihood": "medium",
+                "impact": "high",
+                "cites": c,
+            }
+            for t, c in notes.get("risks", [])
+        ][:4],
+        "agreement": [{"text": t, "cites": c} for t, c in facts[:2]],
+        "framings": [
+            {"source": int(n), "framing": f"{outlet} {framing}", "wording": "", "cites": []}
+            for n, outlet, framing in sources
+        ],
+        "divergence": "; ".join(f"{outlet} {framing}" for _, outlet, framing in sources),
+        "timeline": [],
+        "open_questions": ["What happens next?"],
+    }

