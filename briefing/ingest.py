@@ -120,10 +120,10 @@ def _check_folder(folder: Path) -> None:
 
 def _articles(root: Path, max_bytes: int) -> Iterator[Article | Problem]:
     first_path: dict[str, str] = {}  # article id -> path of the first file with that text
-    for path, skip in _entries(root, root.resolve()):
+    for path, skip, benign in _entries(root, root.resolve()):
         rel = _relative(path, root)
         if skip:
-            yield Problem(path=rel, reason=skip)
+            yield Problem(path=rel, reason=skip, skipped=benign)
             continue
         try:
             article = _read(path, rel, max_bytes)
@@ -137,42 +137,49 @@ def _articles(root: Path, max_bytes: int) -> Iterator[Article | Problem]:
         yield article
 
 
-def _entries(directory: Path, real_root: Path) -> Iterator[tuple[Path, str | None]]:
-    """Files to read under ``directory`` as (path, None), and skipped ones as
-    (path, reason), in sorted order."""
+def _entries(directory: Path, real_root: Path) -> Iterator[tuple[Path, str | None, bool]]:
+    """Files to read under ``directory`` as (path, None, False), and the others as
+    (path, reason, benign), in sorted order. Benign ones are not articles at all
+    (hidden files, other file types, READMEs); the rest are articles brief cannot use."""
     try:
         with os.scandir(directory) as scan:
             entries = sorted(scan, key=lambda entry: entry.name)
     except OSError as err:
-        yield directory, f"cannot open this folder: {_os_reason(err)}"
+        yield directory, f"cannot open this folder: {_os_reason(err)}", False
         return
     for entry in entries:
         path = Path(entry.path)
         if entry.name.startswith("."):
             kind = "folder" if entry.is_dir(follow_symlinks=False) else "file"
-            yield path, f"hidden {kind}, skipped"
+            yield path, f"hidden {kind}, skipped", True
             continue
         if entry.is_symlink():
             try:
                 target = path.resolve(strict=True)
             except (OSError, RuntimeError):
-                yield path, "broken symbolic link"
+                yield path, "broken symbolic link", False
                 continue
             if not target.is_relative_to(real_root):
-                yield path, f"symbolic link to {target}, outside the folder: not followed"
+                yield path, f"symbolic link to {target}, outside the folder: not followed", False
                 continue
             if target.is_dir():
-                yield path, "symbolic link to a folder: not followed (that folder is read itself)"
+                yield (
+                    path,
+                    "symbolic link to a folder: not followed (that folder is read itself)",
+                    True,
+                )
                 continue
         if entry.is_dir(follow_symlinks=False):
             yield from _entries(path, real_root)
         elif not entry.is_file():
-            yield path, "not a regular file (a device, pipe or socket)"
+            yield path, "not a regular file (a device, pipe or socket)", False
         elif (suffix := path.suffix.lower()) not in FORMATS:
             kind = f"file type {suffix}" if suffix else "file without an extension"
-            yield path, f"unsupported {kind} (brief reads {READS})"
+            yield path, f"unsupported {kind} (brief reads {READS})", True
+        elif path.stem.upper() == "README":
+            yield path, "a README, not an article: skipped", True
         else:
-            yield path, None
+            yield path, None, False
 
 
 def _relative(path: Path, root: Path) -> str:

@@ -37,22 +37,43 @@ def most(n: int, description: str) -> Any:
     return Field(default_factory=list, description=description, json_schema_extra={"maxItems": n})
 
 
+def text(n: int, description: str, default: str | None = None) -> Any:
+    """A text field of at most ``n`` characters (``maxLength`` in the schema).
+
+    A small model that starts to repeat itself is stopped by the bound instead of
+    running to the token limit; longer text from servers that ignore it is cut.
+    """
+    extra = {"maxLength": n}
+    if default is None:
+        return Field(description=description, json_schema_extra=extra)
+    return Field(default=default, description=description, json_schema_extra=extra)
+
+
 class Answer(BaseModel):
-    """Base of what the model writes: unknown keys are ignored, long lists cut."""
+    """Base of what the model writes: unknown keys are ignored, over-long lists and
+    texts are cut to the bounds their schema states."""
 
     model_config = ConfigDict(extra="ignore")
 
     @model_validator(mode="before")
     @classmethod
-    def _cut_lists(cls, data: Any) -> Any:
+    def _cut(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
+        data = dict(data)
         for name, info in cls.model_fields.items():
-            extra = info.json_schema_extra
-            bound = extra.get("maxItems") if isinstance(extra, dict) else None
+            extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
             value = data.get(name)
-            if isinstance(bound, int) and isinstance(value, list) and len(value) > bound:
-                data = {**data, name: value[:bound]}
+            items, chars = extra.get("maxItems"), extra.get("maxLength")
+            if isinstance(items, int) and isinstance(value, list):
+                value = value[:items]
+                inner = extra.get("items")
+                limit = inner.get("maxLength") if isinstance(inner, dict) else None
+                if isinstance(limit, int):
+                    value = [v[:limit] if isinstance(v, str) else v for v in value]
+                data[name] = value
+            elif isinstance(chars, int) and isinstance(value, str):
+                data[name] = value[:chars]
         return data
 
 
@@ -94,33 +115,35 @@ class Cited(Answer):
     cites: list[str] = Field(
         default_factory=list,
         description="Ids of the sentences this is taken from, exactly as shown in brackets.",
+        json_schema_extra={"maxItems": 6, "items": {"type": "string", "maxLength": 12}},
     )
 
 
 class Fact(Cited):
     """A fact the text states (not an opinion about it)."""
 
-    text: str = Field(description="The fact in one short sentence.")
+    text: str = text(250, "The fact in one short sentence.")
 
 
 class ActorNote(Cited):
     """A person, government or organisation that acts or speaks in the text."""
 
-    name: str = Field(description="Name exactly as written in the text, e.g. 'Jens Stoltenberg'.")
-    role: str = Field(description="Who they are, e.g. 'NATO Secretary-General'.")
-    position: str = Field(description="What they say or want, in one sentence.")
-    quote: str = Field(
-        default="",
-        description="Their words as the text quotes them, copied character for character; "
+    name: str = text(80, "Full name exactly as written in the text.")
+    role: str = text(100, "Who they are, as the text says (office, party, country).")
+    position: str = text(250, "What they say or want, in one sentence.")
+    quote: str = text(
+        300,
+        "Their words as the text quotes them, copied character for character; "
         "empty if the text does not quote them.",
+        default="",
     )
 
 
 class RiskNote(Cited):
     """Something that could go wrong, as the text describes it."""
 
-    risk: str = Field(description="What could happen, in one sentence.")
-    exposed: str = Field(description="Who or what would be hit.")
+    risk: str = text(250, "What could happen, in one sentence.")
+    exposed: str = text(120, "Who or what would be hit.")
     likelihood: Level = Field(description="How likely the text makes it seem.")
     impact: Level = Field(description="How bad it would be.")
 
@@ -128,8 +151,8 @@ class RiskNote(Cited):
 class EventNote(Cited):
     """A dated event the text reports."""
 
-    date: str = Field(description="The date as the text gives it, YYYY-MM-DD when known.")
-    event: str = Field(description="What happened, in one short sentence.")
+    date: str = text(40, "The date as the text gives it, YYYY-MM-DD when known.")
+    event: str = text(200, "What happened, in one short sentence.")
 
 
 class ChunkNotes(Answer):
@@ -140,9 +163,10 @@ class ChunkNotes(Answer):
     actors: list[ActorNote] = most(6, "Every person, government or body that acts or speaks.")
     risks: list[RiskNote] = most(3, "Risks the passage mentions or implies.")
     events: list[EventNote] = most(3, "Events with a date the passage gives; else empty.")
-    framing: str = Field(
-        description="How this outlet frames the events: its tone and the loaded words it "
-        "uses, quoted, in one sentence."
+    framing: str = text(
+        250,
+        "How this outlet frames the events: its tone and the loaded words it uses, quoted, "
+        "in one sentence.",
     )
 
 
@@ -152,18 +176,18 @@ class ChunkNotes(Answer):
 class Actor(Cited):
     """A key actor of the story."""
 
-    name: str = Field(description="Name as the sources write it.")
-    role: str = Field(description="Who they are.")
-    position: str = Field(description="Their position in one sentence.")
-    quote: str = Field(default="", description="A quote from the notes, verbatim; else empty.")
+    name: str = text(80, "Name as the sources write it.")
+    role: str = text(100, "Who they are.")
+    position: str = text(250, "Their position in one sentence.")
+    quote: str = text(300, "A quote from the notes, verbatim; else empty.", default="")
     unverified: SkipJsonSchema[str | None] = None
 
 
 class Risk(Cited):
     """What could happen next and who would be exposed."""
 
-    risk: str = Field(description="What could happen.")
-    exposed: str = Field(description="Who or what is exposed.")
+    risk: str = text(250, "What could happen.")
+    exposed: str = text(120, "Who or what is exposed.")
     likelihood: Level = Field(description="How likely, from the sources.")
     impact: Level = Field(description="How severe.")
     unverified: SkipJsonSchema[str | None] = None
@@ -172,7 +196,7 @@ class Risk(Cited):
 class Point(Cited):
     """A point the sources agree on."""
 
-    text: str = Field(description="The point in one sentence.")
+    text: str = text(250, "The point in one sentence.")
     unverified: SkipJsonSchema[str | None] = None
 
 
@@ -180,18 +204,16 @@ class Framing(Cited):
     """How one outlet frames the story."""
 
     source: int = Field(description="The source number of the outlet's article, e.g. 2.")
-    framing: str = Field(description="Its framing in one sentence.")
-    wording: str = Field(
-        default="", description="A short telling phrase from that article, verbatim."
-    )
+    framing: str = text(250, "Its framing in one sentence.")
+    wording: str = text(120, "A short telling phrase from that article, verbatim.", default="")
     unverified: SkipJsonSchema[str | None] = None
 
 
 class Event(Cited):
     """A dated event of the story."""
 
-    date: str = Field(description="YYYY-MM-DD, or the date as the sources give it.")
-    event: str = Field(description="What happened.")
+    date: str = text(40, "YYYY-MM-DD, or the date as the sources give it.")
+    event: str = text(200, "What happened.")
     unverified: SkipJsonSchema[str | None] = None
 
 
@@ -199,18 +221,22 @@ class StoryDraft(Answer):
     """One story (an event or development) as several outlets report it. Use only the
     notes given; do not add outside knowledge."""
 
-    headline: str = Field(description="A neutral headline of at most 12 words.")
-    top_line: str = Field(description="The one sentence a busy reader must know.")
-    summary: str = Field(description="3 to 5 sentences: what happened, why it matters.")
+    headline: str = text(100, "A neutral headline of at most 12 words.")
+    top_line: str = text(250, "The one sentence a busy reader must know.")
+    summary: str = text(900, "3 to 5 sentences: what happened, why it matters.")
     actors: list[Actor] = most(8, "The key actors and their positions.")
     risks: list[Risk] = most(4, "What could go wrong next.")
     agreement: list[Point] = most(3, "What the outlets agree on.")
     framings: list[Framing] = most(8, "One entry per outlet: how it frames the story.")
-    divergence: str = Field(
-        description="How the outlets' framing differs, naming them; empty if only one outlet."
+    divergence: str = text(
+        400, "How the outlets' framing differs, naming them; empty if only one outlet."
     )
     timeline: list[Event] = most(6, "Events with a date the sources give, oldest first.")
-    open_questions: list[str] = most(3, "Questions the sources leave open.")
+    open_questions: list[str] = Field(
+        default_factory=list,
+        description="Questions the sources leave open.",
+        json_schema_extra={"maxItems": 3, "items": {"type": "string", "maxLength": 200}},
+    )
 
 
 # --- The briefing -------------------------------------------------------------------------
@@ -299,6 +325,11 @@ class Problem(BaseModel):
 
     path: str
     reason: str
+    skipped: bool = Field(
+        default=False,
+        description="True for files that are not articles (hidden, unsupported type, "
+        "README): reported, but they do not make the run partial.",
+    )
 
 
 class Briefing(BaseModel):

@@ -38,7 +38,8 @@ class Result:
 
     @property
     def exit_code(self) -> int:
-        return EXIT_PARTIAL if self.briefing.problems else EXIT_OK
+        failed = [p for p in self.briefing.problems if not p.skipped]
+        return EXIT_PARTIAL if failed else EXIT_OK
 
 
 @dataclass

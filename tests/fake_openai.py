@@ -246,7 +246,13 @@ def actor(line: str, cites: list[str]) -> dict[str, Any]:
 def story(user: str) -> dict[str, Any]:
     notes = parse_notes(user)
     facts = notes.get("facts", [])
-    sources = re.findall(r"^\[(\d+)\] (.*?): (.*)$", user.split("How each source frames")[-1], re.M)
+    listing = fenced(user, "sources")
+    sources = [
+        (number, outlet, framing)
+        for number, outlet, framing in re.findall(
+            r"^\[(\d+)\] (.*?): .*\n\s*framing: (.*)$", listing, re.MULTILINE
+        )
+    ]
     return {
         "headline": (facts[0][0] if facts else "Untitled")[:80],
         "top_line": facts[0][0] if facts else "",

@@ -1,0 +1,161 @@
+"""The `brief` command: exit codes, messages, files."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from conftest import EXAMPLES, ROOT, SEEDS
+from fake_openai import FakeServer, Reply
+
+from briefing.cli import cli
+
+
+def run(tmp_path: Path, *args: str, env: dict[str, str | None] | None = None) -> Result:
+    """`brief ARGS` with a clean environment: own cache, no config file, no key."""
+    base: dict[str, str | None] = {
+        "BRIEF_CACHE_DIR": str(tmp_path / "cache"),
+        "OPENAI_API_KEY": None,
+        "OPENAI_BASE_URL": None,
+        "BRIEF_MODEL": None,
+        "BRIEF_PROMPTS": None,
+    }
+    base.update(env or {})
+    return CliRunner().invoke(
+        cli, [args[0], *args[1:], "--config", str(tmp_path / "none.toml")], env=base
+    )
+
+
+def test_help_documents_exit_codes() -> None:
+    result = CliRunner().invoke(cli, ["make", "--help"])
+    assert result.exit_code == 0
+    for line in ("0  the briefing was written", "2  bad usage", "3  partial"):
+        assert line in result.output
+
+
+def test_make_writes_three_files(fake_server: FakeServer, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = run(tmp_path, "make", str(SEEDS), "--base-url", fake_server.base_url, "--out", str(out))
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in out.iterdir())
+    assert len(names) == 3 and {Path(n).suffix for n in names} == {".md", ".html", ".json"}
+    briefing = json.loads(next(out.glob("*.json")).read_text())
+    assert len(briefing["stories"]) == 1
+    assert "1 stories from 2 sources" in result.output or "1 story" in result.output
+    assert "wrote" in result.output
+
+
+def test_second_run_is_served_from_the_cache(fake_server: FakeServer, tmp_path: Path) -> None:
+    args = ("make", str(SEEDS), "--base-url", fake_server.base_url, "--out", str(tmp_path / "o"))
+    assert run(tmp_path, *args).exit_code == 0
+    sent = len(fake_server.requests)
+    second = run(tmp_path, *args)
+    assert second.exit_code == 0
+    assert len(fake_server.requests) == sent
+    assert "0 model calls (3 cached)" in second.output
+    third = run(tmp_path, *args, "--no-cache")
+    assert third.exit_code == 0 and len(fake_server.requests) == 2 * sent
+
+
+def test_format_option_limits_outputs(fake_server: FakeServer, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = run(
+        tmp_path, "make", str(SEEDS), "--base-url", fake_server.base_url, "--out", str(out),
+        "--format", "md,json", "-q",
+    )  # fmt: skip
+    assert result.exit_code == 0
+    assert result.output == ""
+    assert sorted(p.suffix for p in out.iterdir()) == [".json", ".md"]
+
+
+def test_unknown_format_is_an_error_before_any_call(
+    fake_server: FakeServer, tmp_path: Path
+) -> None:
+    result = run(
+        tmp_path, "make", str(SEEDS), "--base-url", fake_server.base_url, "--format", "pdf",
+        "--out", str(tmp_path / "o"),
+    )  # fmt: skip
+    assert result.exit_code != 0
+    assert "pdf" in result.output
+
+
+def test_missing_folder_is_usage_error(tmp_path: Path) -> None:
+    result = run(tmp_path, "make", str(tmp_path / "nope"), "--base-url", "http://127.0.0.1:9/v1")
+    assert result.exit_code == 2
+    assert "nope" in result.output and "Traceback" not in result.output
+
+
+def test_folder_without_articles_is_usage_error(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "notes.pdf").write_bytes(b"%PDF-1.4")
+    result = run(tmp_path, "make", str(inbox), "--base-url", "http://127.0.0.1:9/v1")
+    assert result.exit_code == 2
+    assert "notes.pdf" in result.output
+
+
+def test_partial_run_exits_3_and_names_the_file(fake_server: FakeServer, tmp_path: Path) -> None:
+    bad = Reply(body={"id": "x", "object": "chat.completion", "created": 0, "model": "m",
+                      "choices": [{"index": 0, "finish_reason": "stop",
+                                   "message": {"role": "assistant", "content": "no"}}]})  # fmt: skip
+    fake_server.script += [bad, bad]
+    result = run(
+        tmp_path, "make", str(SEEDS), "--base-url", fake_server.base_url,
+        "--out", str(tmp_path / "o"), "--no-cache", "--concurrency", "1",
+    )  # fmt: skip
+    assert result.exit_code == 3, result.output
+    assert "left out 000_67eed8baa2c05698.txt" in result.output
+
+
+def test_dry_run_counts_and_sends_nothing(fake_server: FakeServer, tmp_path: Path) -> None:
+    folder = EXAMPLES if (EXAMPLES / "stories.json").exists() else SEEDS
+    result = run(tmp_path, "make", str(folder), "--base-url", fake_server.base_url, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert fake_server.requests == []
+    assert "tokens" in result.output and "model calls" in result.output
+    assert "Nothing was sent" in result.output
+    assert not (tmp_path / "briefings").exists()
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_unreachable_server_is_one_line_without_traceback(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}
+    env["BRIEF_CACHE_DIR"] = str(tmp_path / "cache")
+    proc = subprocess.run(
+        [sys.executable, "-m", "briefing", "make", str(SEEDS), "--base-url",
+         f"http://127.0.0.1:{_closed_port()}/v1", "--config", str(tmp_path / "none.toml"),
+         "--out", str(tmp_path / "o"), "--timeout", "5"],
+        capture_output=True, text=True, cwd=ROOT, env=env, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert lines == [lines[0]] and "cannot reach the model server" in lines[0]
+    assert not (tmp_path / "o").exists()
+
+
+def test_no_server_and_no_local_model_says_both_ways(tmp_path: Path) -> None:
+    result = run(
+        tmp_path, "make", str(SEEDS), "--model-path", str(tmp_path / "missing.gguf"),
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "brief model install" in result.output
+    assert "OPENAI_API_KEY" in result.output and "--base-url" in result.output
+
+
+@pytest.mark.parametrize("flag", ["--chunk-overlap", "--chunk-tokens"])
+def test_bad_setting_names_the_field(tmp_path: Path, flag: str) -> None:
+    result = run(tmp_path, "make", str(SEEDS), "--base-url", "http://x/v1", flag, "999999999")
+    assert result.exit_code == 1 or result.exit_code == 2
+    assert flag.strip("-").replace("-", "_") in result.output

@@ -1,0 +1,157 @@
+"""The pipeline end to end, through the real openai client against the fake server."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from conftest import EXAMPLES, SEEDS
+from fake_openai import FakeServer, Reply, completion
+
+from briefing import chunking, ingest
+from briefing.config import Config
+from briefing.errors import ConfigError, InputError
+from briefing.llm import LLM, make_client
+from briefing.models import Article
+from briefing.pipeline import Pipeline, count_tokens
+from briefing.prompts import Prompts
+
+NOW = dt.datetime(2026, 11, 22, 7, 0, tzinfo=dt.UTC)
+
+
+def pipeline(server: FakeServer, **settings: object) -> Pipeline:
+    config = Config.model_validate({"base_url": server.base_url, **settings})
+    llm = LLM(make_client(server.base_url, None, max_retries=0), "fake-model")
+    return Pipeline(llm, Prompts(), chunking.load_encoding(), config)
+
+
+def test_seeds_make_one_story_citing_both(fake_server: FakeServer) -> None:
+    articles, problems = ingest.read_folder(SEEDS)
+    briefing = pipeline(fake_server).run(articles, problems, now=NOW)
+    assert len(briefing.stories) == 1
+    story = briefing.stories[0]
+    assert story.sources == [1, 2]
+    assert [s.number for s in briefing.sources] == [1, 2]
+    assert {s.path for s in briefing.sources} == {a.path for a in articles}
+    assert briefing.top_lines[0].story == 1
+    # Every citation left after grounding names a sentence of a story source.
+    for item in [*story.actors, *story.risks, *story.agreement, *story.timeline]:
+        for cite in item.cites:
+            number, sentence = map(int, cite.split("."))
+            assert number in story.sources and sentence >= 1
+    # Map calls saw bare sentence ids; the story call saw N.K ids.
+    story_prompt = fake_server.calls("StoryDraft")[0]["messages"][1]["content"]
+    assert "[1." in story_prompt and "[2." in story_prompt
+    # Usage: one map call per chunk, one story call, totals add up.
+    usage = briefing.usage
+    assert usage.by_step["map"].calls == len(fake_server.calls("ChunkNotes"))
+    assert usage.by_step["story"].calls == 1
+    assert usage.calls == sum(step.calls for step in usage.by_step.values())
+    assert usage.prompt_tokens == sum(s.prompt_tokens for s in usage.by_step.values()) > 0
+    assert briefing.date == NOW.date() and briefing.model == "fake-model"
+
+
+def test_article_text_is_fenced_data_in_the_map_prompt(fake_server: FakeServer) -> None:
+    articles, _ = ingest.read_folder(SEEDS)
+    pipeline(fake_server).run(articles, now=NOW)
+    system, user = fake_server.calls("ChunkNotes")[0]["messages"]
+    assert "Stoltenberg" not in system["content"]
+    body = user["content"]
+    assert body.count("<article>") == 1 and body.count("</article>") == 1
+    assert body.index("<article>") < body.index("Stoltenberg") < body.index("</article>")
+
+
+def test_a_failing_article_is_left_out_and_the_rest_briefed(fake_server: FakeServer) -> None:
+    articles, _ = ingest.read_folder(SEEDS)
+    bad = Reply(body=completion({"messages": []}, '{"facts": "not a list"}'))
+    fake_server.script += [bad, bad]  # the first article's map call and its re-ask
+    briefing = pipeline(fake_server).run(articles, now=NOW)
+    assert [p.path for p in briefing.problems] == [articles[0].path]
+    assert "ChunkNotes" in briefing.problems[0].reason
+    assert len(briefing.stories) == 1 and briefing.stories[0].sources == [2]
+
+
+def test_no_article_briefed_is_an_error(fake_server: FakeServer) -> None:
+    articles, _ = ingest.read_folder(SEEDS)
+    bad = Reply(body=completion({"messages": []}, "nope"))
+    fake_server.script += [bad] * 4
+    with pytest.raises(InputError, match="no article could be briefed"):
+        pipeline(fake_server).run(articles, now=NOW)
+
+
+def long_article(tokens: int) -> Article:
+    """An article of at least ``tokens`` tokens whose last section holds a marker."""
+    paragraphs = []
+    for i in range(tokens // 36):
+        paragraphs.append(
+            f"In section {i} the council of Eldham debated item {i} of the budget. "
+            f"Councillor Mara Voss said the cost of item {i} would rise by {i % 9 + 1} percent."
+        )
+    paragraphs.append(
+        'Finally, Mayor Ilse Brandt announced "the harbour bridge closes on 3 March" '
+        "and said the closure marks the end of the quinquennial plan."
+    )
+    text = "Eldham council budget marathon\n\n" + "\n\n".join(paragraphs)
+    return Article(
+        id="long", path="long.txt", title="Eldham council budget marathon", source="X", text=text
+    )
+
+
+def test_long_article_reduces_in_stages_and_keeps_its_last_section(
+    fake_server: FakeServer,
+) -> None:
+    article = long_article(30_000)
+    encoding = chunking.load_encoding()
+    assert chunking.count_tokens(article.text, encoding) >= 30_000
+    run = pipeline(
+        fake_server,
+        context_window=4096,
+        chunk_tokens=1000,
+        chunk_overlap=50,
+        max_output_tokens=600,
+    )
+    briefing = run.run([article], now=NOW)
+    merges = fake_server.calls("ChunkNotes")
+    assert briefing.usage.by_step["merge"].calls >= 2
+    assert len(merges) > briefing.usage.by_step["merge"].calls  # map calls too
+    # No request exceeded the window.
+    for request in fake_server.requests:
+        assert count_tokens(encoding, request["messages"]) + 600 <= 4096
+    # The last section's facts survived every stage into the story call.
+    story_prompt = fake_server.calls("StoryDraft")[0]["messages"][1]["content"]
+    assert "harbour bridge closes on 3 March" in story_prompt
+    assert any("Ilse Brandt" in actor.name for actor in briefing.stories[0].actors)
+
+
+def test_context_window_too_small_for_chunks_is_a_config_error(fake_server: FakeServer) -> None:
+    articles, _ = ingest.read_folder(SEEDS)
+    run = pipeline(fake_server, context_window=2048, chunk_tokens=1500, max_output_tokens=600)
+    with pytest.raises(ConfigError, match="chunk_tokens"):
+        run.run(articles, now=NOW)
+    assert fake_server.requests == []
+
+
+@pytest.mark.skipif(not (EXAMPLES / "stories.json").exists(), reason="examples/ not written")
+def test_examples_concurrently(fake_server: FakeServer) -> None:
+    articles, problems = ingest.read_folder(EXAMPLES)
+    briefing = pipeline(fake_server, concurrency=4).run(articles, problems, now=NOW)
+    assert len(briefing.stories) >= 3
+    assert len(briefing.sources) == len(articles)
+    cited = {n for story in briefing.stories for n in story.sources}
+    assert cited == {s.number for s in briefing.sources}
+    assert all(p.skipped for p in briefing.problems)
+
+
+def test_importance_orders_stories(fake_server: FakeServer, tmp_path: Path) -> None:
+    for name, text in {
+        "a.txt": "Harbour strike spreads\n\nDockers in Eldham struck again on Monday.",
+        "b.txt": "Dockers strike again\n\nDockers in Eldham struck again on Monday, a union said.",
+        "c.txt": "Chess club wins\n\nThe Eldham chess club won the regional cup on Sunday.",
+    }.items():
+        (tmp_path / name).write_text(text)
+    articles, _ = ingest.read_folder(tmp_path)
+    briefing = pipeline(fake_server).run(articles, now=NOW)
+    widths = [len(story.sources) for story in briefing.stories]
+    assert widths == sorted(widths, reverse=True)
+    assert [t.story for t in briefing.top_lines] == [s.number for s in briefing.stories]
