@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import openai
 from pydantic import BaseModel, ValidationError
@@ -168,10 +168,10 @@ class LLM:
             try:
                 response = self.client.chat.completions.create(
                     model=self.model,
-                    messages=messages,  # type: ignore[arg-type]
+                    messages=cast(Any, messages),
                     temperature=self.temperature,
                     max_tokens=self.max_tokens,
-                    response_format=_response_format(mode, output.__name__, schema),  # type: ignore[arg-type]
+                    response_format=cast(Any, _response_format(mode, output.__name__, schema)),
                 )
             except openai.BadRequestError as err:
                 if _refuses_format(err) and mode != MODES[-1]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 Level = Literal["low", "medium", "high"]
@@ -43,7 +43,7 @@ def text(n: int, description: str, default: str | None = None) -> Any:
     A small model that starts to repeat itself is stopped by the bound instead of
     running to the token limit; longer text from servers that ignore it is cut.
     """
-    extra = {"maxLength": n}
+    extra: dict[str, JsonValue] = {"maxLength": n}
     if default is None:
         return Field(description=description, json_schema_extra=extra)
     return Field(default=default, description=description, json_schema_extra=extra)

