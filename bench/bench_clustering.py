@@ -114,36 +114,26 @@ def _regroup(
     ]
 
 
-def similarities(corpus: Corpus) -> dict[str, list[float]]:
-    """Pairwise cosine similarities: within a story, across stories, near-duplicates."""
-    sim = clustering.similarity(corpus.articles)
-    paths = [a.path for a in corpus.articles]
+def similarities(corpus: Corpus, *, alone: bool = False) -> dict[str, list[float]]:
+    """Pairwise cosine similarities: within a story, across stories, near-duplicates.
+
+    With ``alone``, each pair is vectorised as if it were the whole folder (the IDF
+    then comes from those two texts only), as in a run on a folder of two articles.
+    """
+    arts = corpus.articles
+    sim = clustering.similarity(arts)
     dup = {frozenset(pair) for pair in corpus.duplicates}
     out: dict[str, list[float]] = {"within": [], "across": [], "near-duplicate": []}
-    for i in range(len(paths)):
-        for j in range(i + 1, len(paths)):
-            value = float(sim[i, j])
-            if frozenset((paths[i], paths[j])) in dup:
+    for i in range(len(arts)):
+        for j in range(i + 1, len(arts)):
+            value = float(clustering.similarity([arts[i], arts[j]])[0, 1] if alone else sim[i, j])
+            if frozenset((arts[i].path, arts[j].path)) in dup:
                 out["near-duplicate"].append(value)
             elif corpus.truth[i] == corpus.truth[j]:
                 out["within"].append(value)
             else:
                 out["across"].append(value)
     return out
-
-
-def pairs_alone(corpus: Corpus) -> tuple[tuple[float, str, str], tuple[float, str, str]]:
-    """Each pair as if it were the whole folder (the IDF then comes from two texts
-    only): the weakest pair of one story and the strongest pair of two stories."""
-    arts = corpus.articles
-    within: list[tuple[float, str, str]] = []
-    across: list[tuple[float, str, str]] = []
-    for i in range(len(arts)):
-        for j in range(i + 1, len(arts)):
-            value = float(clustering.similarity([arts[i], arts[j]])[0, 1])
-            same = corpus.truth[i] == corpus.truth[j]
-            (within if same else across).append((value, arts[i].path, arts[j].path))
-    return min(within), max(across)
 
 
 def widest_run(values: list[float], good: list[bool]) -> tuple[float, float] | None:
@@ -207,31 +197,18 @@ def main() -> None:
     console.print(table)
 
     # -- 2. similarity distribution -------------------------------------------------------
-    dist = Table(title="pairwise cosine similarity (TF-IDF, clustering.similarity)")
-    for column in ("corpus", "pairs", "n", "min", "median", "p95", "max"):
-        dist.add_column(column, justify="right" if column not in ("corpus", "pairs") else "left")
-    for corpus in corpora:
-        for kind, values in similarities(corpus).items():
-            if not values:
-                continue
-            arr = np.array(values)
-            dist.add_row(
-                corpus.name,
-                kind,
-                str(arr.size),
-                *(
-                    f"{v:.3f}"
-                    for v in (arr.min(), np.median(arr), np.quantile(arr, 0.95), arr.max())
-                ),
-            )
-    console.print(dist)
-    for corpus in corpora:
-        weakest, strongest = pairs_alone(corpus)
-        console.print(
-            f"{corpus.name}, each pair as a two-article folder: weakest same-story pair "
-            f"{weakest[0]:.3f} ({weakest[1]} / {weakest[2]}), strongest cross-story pair "
-            f"{strongest[0]:.3f} ({strongest[1]} / {strongest[2]})"
-        )
+    for alone in (False, True):
+        title = "each pair alone (a two-article folder)" if alone else "in the whole folder"
+        dist = Table(title=f"pairwise cosine similarity, {title}")
+        for column in ("corpus", "pairs", "n", "min", "median", "p95", "max"):
+            dist.add_column(column, justify="left" if column in ("corpus", "pairs") else "right")
+        for corpus in corpora:
+            for kind, values in similarities(corpus, alone=alone).items():
+                if values:
+                    arr = np.array(values)
+                    stats = (arr.min(), np.median(arr), np.quantile(arr, 0.95), arr.max())
+                    dist.add_row(corpus.name, kind, str(arr.size), *(f"{v:.3f}" for v in stats))
+        console.print(dist)
 
     # -- 3. recommendation ----------------------------------------------------------------
     for linkage, rows in scores.items():
@@ -247,20 +224,23 @@ def main() -> None:
             f"{linkage}: max ARI {maxima}; both at max for story_distance "
             f"{run[0]:.3f}..{run[1]:.3f} -> middle {middle:.3f}"
         )
+    # Both settings count: a pair must fold in a big folder and in a folder of two.
     others: list[float] = []
     dups: list[float] = []
     for corpus in corpora:
-        found = similarities(corpus)
-        others += found["within"] + found["across"]
-        dups += found["near-duplicate"]
+        for alone in (False, True):
+            found = similarities(corpus, alone=alone)
+            others += found["within"] + found["across"]
+            dups += found["near-duplicate"]
     if dups:
         low, high = max(others), min(dups)
         current = clustering.DUPLICATE_SIMILARITY
         verdict = "separable" if high > low else "NOT separable"
         console.print(
-            f"duplicate_similarity: highest other pair {low:.3f}, weakest near-duplicate "
-            f"{high:.3f} ({verdict}); middle {(low + high) / 2:.3f}; "
-            f"current {current} {'catches' if high >= current else 'MISSES'} the pairs and "
+            f"duplicate_similarity (whole folders and pairs alone): highest other pair "
+            f"{low:.3f}, weakest near-duplicate {high:.3f} ({verdict}); middle "
+            f"{(low + high) / 2:.3f}; current {current} "
+            f"{'catches' if high >= current else 'MISSES'} the pairs and "
             f"{'folds no other pair' if low < current else 'FOLDS OTHERS'}"
         )
 

@@ -22,8 +22,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from briefing.models import Article
 
-STORY_DISTANCE = 0.85
-DUPLICATE_SIMILARITY = 0.8
+STORY_DISTANCE = 0.91
+DUPLICATE_SIMILARITY = 0.56
 
 
 @dataclass

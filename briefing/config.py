@@ -124,17 +124,23 @@ def load_config(
     ``flags`` holds only the options the user gave (``None`` values are ignored).
     """
     merged: dict[str, Any] = {}
+    origin: dict[str, str] = {}  # where each value came from, for error messages
     file_data = read_config_file(path) if path is not None else {}
-    merged.update({k: v for k, v in file_data.items() if k not in OTHER_SECTIONS})
+    for key, value in file_data.items():
+        if key not in OTHER_SECTIONS:
+            merged[key], origin[key] = value, f"config file {path}"
     for var, key in ENV_VARS.items():
         value = (env or {}).get(var)
         if value:
-            merged[key] = value
-    merged.update({k: v for k, v in (flags or {}).items() if v is not None})
+            merged[key], origin[key] = value, f"environment variable {var}"
+    for key, value in (flags or {}).items():
+        if value is not None:
+            merged[key], origin[key] = value, "--" + key.replace("_", "-")
     try:
         return Config.model_validate(merged)
     except ValidationError as err:
         first = err.errors()[0]
         field = ".".join(str(part) for part in first["loc"]) or "config"
-        where = f" (config file {path})" if path is not None and field in file_data else ""
+        source = origin.get(str(first["loc"][0])) if first["loc"] else None
+        where = f" (from {source})" if source else ""
         raise ConfigError(f"setting '{field}'{where}: {first['msg']}.") from err

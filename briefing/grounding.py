@@ -31,6 +31,7 @@ SUPPORT = 0.5
 C = TypeVar("C", bound=Cited)
 _QUOTES = str.maketrans({c: '"' for c in "“”„‟«»″"} | {c: "'" for c in "‘’‚‛‹›′`"})
 _DASHES = str.maketrans({c: "-" for c in "‐‑‒–—―−"})
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s")
 _YEAR = re.compile(r"\b(?:1[89]|2[0-9])\d\d\b")
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _STOP = frozenset(
@@ -143,11 +144,13 @@ class Checker:
         self._fix_cites(framing)
         if framing.wording.strip():
             self.report.checked += 1
-            if self._find_phrase(framing.wording, [source]) is None:
-                self._fail(
-                    "wording", framing.wording, f"wording not found in source [{source.number}]"
-                )
-                framing.wording = ""
+            if self._find_phrase(framing.wording, [source]) is not source:
+                reason = f"wording not found in source [{source.number}]"
+                self._fail("wording", framing.wording, reason)
+                if self.keep_unverified:
+                    framing.unverified = reason
+                else:
+                    framing.wording = ""
             else:
                 self.report.verified += 1
         return None
@@ -232,7 +235,9 @@ class Checker:
         return None
 
     def _add_cite(self, item: Cited, source: SourceText, phrase: str) -> None:
-        probe = normalise(phrase).split("...")[0].strip(" \"'.,;:")[:40]
+        first = normalise(phrase).split("...")[0].strip(" \"'.,;:")
+        # The quote may run over several sentences: cite the one it starts in.
+        probe = _SENTENCE_END.split(first, maxsplit=1)[0][:40]
         for number, sentence in source.sentences.items():
             if probe and probe in normalise(sentence):
                 cite = f"{source.number}.{number}"

@@ -37,10 +37,14 @@ def default_prompts_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "prompts"
 
 
+FENCES = ("article", "notes", "sources")
+_FENCE_TAG = re.compile(rf"<\s*(/?)\s*({'|'.join(FENCES)})\b", re.IGNORECASE)
+
+
 def fence(text: str, tag: str = "article") -> str:
-    """Wrap untrusted text in ``<tag>`` delimiters it cannot break out of."""
-    pattern = re.compile(rf"<(/?)\s*{re.escape(tag)}\b", re.IGNORECASE)
-    safe = pattern.sub(lambda m: f"‹{m.group(1)}{tag}", text)
+    """Wrap untrusted text in ``<tag>`` delimiters it cannot break out of: any tag
+    of any fence brief uses, inside the text, loses its ``<``."""
+    safe = _FENCE_TAG.sub(lambda m: f"‹{m.group(1)}{m.group(2)}", text)
     return f"<{tag}>\n{safe}\n</{tag}>"
 
 
@@ -135,6 +139,14 @@ class Prompts:
             raise PromptError(
                 f"{template.filename}: {err.message}. Variables brief passes to {step}: "
                 f"{', '.join(sorted(variables))}."
+            ) from err
+        except jinja2.TemplateNotFound as err:
+            raise PromptError(
+                f"{template.filename} includes {err.name}, which is not in {self._where()}."
+            ) from err
+        except jinja2.TemplateSyntaxError as err:
+            raise PromptError(
+                f"{err.filename or err.name}, line {err.lineno}: {err.message}. Fix the template."
             ) from err
 
     def _where(self) -> str:

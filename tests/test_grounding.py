@@ -201,12 +201,6 @@ def test_quote_found_only_in_other_source_is_reattributed(
     assert out.actors[0].cites == [cited, sid(sources[B], "And an escalation")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="grounding._add_cite looks for the quote's first 40 characters inside one "
-    "sentence, so a quote that spans two sentences gets no cite for its source",
-)
 def test_quote_spanning_two_sentences_is_reattributed(sources: dict[int, SourceText]) -> None:
     # Verbatim in source A (sentences "This is nothing new." + "It has been the case...");
     # source B, which the model cited, prints "It has … been", so it does not hold it.
@@ -326,12 +320,6 @@ def test_framing_wording_not_in_its_source_is_cleared(sources: dict[int, SourceT
     assert (check.report.checked, check.report.verified, check.report.dropped) == (2, 1, 1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="grounding._framing checks the wording with _find_phrase, which falls back "
-    "to the story's other sources, so one outlet's wording is credited to another",
-)
 def test_framing_wording_from_another_outlet_is_cleared(sources: dict[int, SourceText]) -> None:
     # "proxy war" is source B's phrase; source A never uses it.
     assert "proxy war" not in sources[A].normal
@@ -410,12 +398,6 @@ def test_keep_unverified_marks_instead_of_dropping(sources: dict[int, SourceText
     assert out.framings[2].unverified
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="with keep_unverified, grounding._framing still clears a wording that fails "
-    "(and leaves `unverified` unset) while counting it as kept_unverified",
-)
 def test_keep_unverified_keeps_a_failing_wording_marked(sources: dict[int, SourceText]) -> None:
     check = checker(sources, keep=True)
     framing = Framing(source=B, framing="Critical", wording="made-up wording")
