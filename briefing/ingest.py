@@ -49,20 +49,26 @@ def article_id(text: str) -> str:
     return hashlib.sha256(" ".join(text.split()).encode("utf-8")).hexdigest()[:16]
 
 
-def iter_folder(folder: Path, *, max_bytes: int = 10_000_000) -> Iterator[Article | Problem]:
+def iter_folder(
+    folder: Path, *, max_bytes: int = 10_000_000, exclude: Path | None = None
+) -> Iterator[Article | Problem]:
     """Yield an Article per usable file of ``folder`` (recursively, in sorted order)
-    and a Problem per skipped file. Raises InputError if ``folder`` is not a folder."""
+    and a Problem per skipped file. Raises InputError if ``folder`` is not a folder.
+
+    ``exclude`` is a folder not to read (brief's own output folder, when it lies
+    inside the input folder: last run's briefing is not an article)."""
     _check_folder(folder)
-    return _articles(folder, max_bytes)
+    skip = exclude.resolve() if exclude is not None else None
+    return _articles(folder, max_bytes, skip)
 
 
 def read_folder(
-    folder: Path, *, max_bytes: int = 10_000_000
+    folder: Path, *, max_bytes: int = 10_000_000, exclude: Path | None = None
 ) -> tuple[list[Article], list[Problem]]:
     """Read every article of ``folder``; raises InputError if none is usable."""
     articles: list[Article] = []
     problems: list[Problem] = []
-    for item in iter_folder(folder, max_bytes=max_bytes):
+    for item in iter_folder(folder, max_bytes=max_bytes, exclude=exclude):
         if isinstance(item, Article):
             articles.append(item)
         else:
@@ -97,9 +103,9 @@ def _check_folder(folder: Path) -> None:
         )
 
 
-def _articles(root: Path, max_bytes: int) -> Iterator[Article | Problem]:
+def _articles(root: Path, max_bytes: int, exclude: Path | None) -> Iterator[Article | Problem]:
     first_path: dict[str, str] = {}  # article id -> path of the first file with that text
-    for path, skip, benign in _entries(root, root.resolve()):
+    for path, skip, benign in _entries(root, root.resolve(), exclude):
         rel = _relative(path, root)
         if skip:
             yield Problem(path=rel, reason=skip, skipped=benign)
@@ -116,7 +122,9 @@ def _articles(root: Path, max_bytes: int) -> Iterator[Article | Problem]:
         yield article
 
 
-def _entries(directory: Path, real_root: Path) -> Iterator[tuple[Path, str | None, bool]]:
+def _entries(
+    directory: Path, real_root: Path, exclude: Path | None = None
+) -> Iterator[tuple[Path, str | None, bool]]:
     """Files to read under ``directory`` as (path, None, False), and the others as
     (path, reason, benign), in sorted order. Benign ones are not articles at all
     (hidden files, other file types, READMEs); the rest are articles brief cannot use."""
@@ -149,7 +157,10 @@ def _entries(directory: Path, real_root: Path) -> Iterator[tuple[Path, str | Non
                 )
                 continue
         if entry.is_dir(follow_symlinks=False):
-            yield from _entries(path, real_root)
+            if exclude is not None and path.resolve() == exclude:
+                yield path, "brief's output folder, skipped", True
+            else:
+                yield from _entries(path, real_root, exclude)
         elif not entry.is_file():
             yield path, "not a regular file (a device, pipe or socket)", False
         elif (suffix := path.suffix.lower()) not in FORMATS:

@@ -79,7 +79,7 @@ def make(
     http_client: Any = None,
 ) -> Result:
     """Brief the articles in ``folder``; write the files to ``config.out_dir``."""
-    articles, problems = ingest.read_folder(folder)
+    articles, problems = ingest.read_folder(folder, exclude=config.out_dir)
     prompts = Prompts(config.prompts_dir)
     encoding = chunking.load_encoding(config.encoding)
     cache = Cache(cache_dir / "answers.sqlite3") if use_cache else None
@@ -133,7 +133,7 @@ def endpoint(config: Config, cache_dir: Path) -> Iterator[tuple[str | None, str,
 
 def plan(folder: Path, config: Config) -> Plan:
     """Everything up to the first model call; no request is made."""
-    articles, problems = ingest.read_folder(folder)
+    articles, problems = ingest.read_folder(folder, exclude=config.out_dir)
     prompts = Prompts(config.prompts_dir)
     encoding = chunking.load_encoding(config.encoding)
     stories = prepare(articles, encoding, config)

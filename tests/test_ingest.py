@@ -452,3 +452,15 @@ def test_html_in_another_language(tmp_path: Path) -> None:
     assert paragraphs[-1].endswith("Washington en juillet.")
     assert "Accueil" not in article.text
     assert problems == {"menu.htm": "no article text found in the page"}
+
+
+def test_output_folder_inside_the_input_is_not_read(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("Harbour strike\n\nDockers struck on Monday.")
+    out = tmp_path / "briefings"
+    out.mkdir()
+    (out / "2026-11-21.md").write_text("# Briefing\n\nYesterday's briefing.")
+    articles, problems = read_folder(tmp_path, exclude=out)
+    assert [a.path for a in articles] == ["a.txt"]
+    assert [(p.path, p.skipped) for p in problems] == [("briefings", True)]
+    # Without the exclusion, the old briefing would be read as an article.
+    assert len(read_folder(tmp_path)[0]) == 2
