@@ -55,12 +55,19 @@ def make_client(
 
 def strict_schema(model: type[BaseModel]) -> dict[str, Any]:
     """The model's JSON schema in the strict form OpenAI requires: every object
-    closed (``additionalProperties: false``) and every property required."""
+    closed (``additionalProperties: false``) and every property required; item
+    citations come last."""
     schema = copy.deepcopy(model.model_json_schema())
 
     def close(node: Any) -> None:
         if isinstance(node, dict):
             if node.get("type") == "object" and "properties" in node:
+                # Citations last: a model writing in schema order states the item
+                # first, then the sentences it took it from.
+                properties = node["properties"]
+                node["properties"] = {
+                    key: properties[key] for key in sorted(properties, key=lambda k: k == "cites")
+                }
                 node["additionalProperties"] = False
                 node["required"] = list(node["properties"])
             for key, value in node.items():

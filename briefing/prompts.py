@@ -50,18 +50,21 @@ def fence(text: str, tag: str = "article") -> str:
 
 def field_guide(model: type[BaseModel]) -> str:
     """The output contract in a few lines the model can read: one line per field,
-    nested item types listed after, each with its description."""
+    nested item types listed after, each with its description. A field that every
+    item type shares (``cites``) is described once, at the end."""
     schema = model.model_json_schema()
     defs: dict[str, Any] = schema.get("$defs", {})
+    shared = _shared_fields(defs)
     lines: list[str] = []
     seen: set[str] = set()
 
     def describe(name: str, node: dict[str, Any]) -> None:
         lines.append(f"{name}: {node.get('description', '').strip()}".rstrip())
         for field, spec in node.get("properties", {}).items():
-            kind = _kind(spec)
+            if field in shared and node is not schema:
+                continue
             note = spec.get("description", "")
-            lines.append(f"  - {field} ({kind}): {note}".rstrip(": "))
+            lines.append(f"  - {field} ({_kind(spec)}): {note}".rstrip(": "))
         for spec in node.get("properties", {}).values():
             ref = _ref(spec)
             if ref and ref not in seen:
@@ -69,7 +72,21 @@ def field_guide(model: type[BaseModel]) -> str:
                 describe(ref, defs[ref])
 
     describe(schema.get("title", model.__name__), schema)
+    for field, spec in shared.items():
+        lines.append(f"Every item above also has {field} ({_kind(spec)}): {spec['description']}")
     return "\n".join(lines)
+
+
+def _shared_fields(defs: dict[str, Any]) -> dict[str, Any]:
+    """Fields with the same description in every item type (when there are several)."""
+    if len(defs) < 2:
+        return {}
+    first, *rest = (node.get("properties", {}) for node in defs.values())
+    return {
+        name: spec
+        for name, spec in first.items()
+        if all(other.get(name, {}).get("description") == spec.get("description") for other in rest)
+    }
 
 
 def _ref(spec: dict[str, Any]) -> str | None:
