@@ -31,6 +31,7 @@ SUPPORT = 0.5
 C = TypeVar("C", bound=Cited)
 _QUOTES = str.maketrans({c: '"' for c in "“”„‟«»″"} | {c: "'" for c in "‘’‚‛‹›′`"})
 _DASHES = str.maketrans({c: "-" for c in "‐‑‒–—―−"})
+_QUOTED = re.compile(r'"([^"]+)"|(?<!\w)\'([^\']+?)\'(?!\w)')
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s")
 _YEAR = re.compile(r"\b(?:1[89]|2[0-9])\d\d\b")
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
@@ -64,6 +65,12 @@ class SourceText:
     def __post_init__(self) -> None:
         self.normal = normalise(self.text)
         self.words = set(_WORD.findall(self.normal))
+        # What the text puts in quotation marks (double, or single ones that are not
+        # apostrophes), normalised: only these can be someone's quoted words.
+        self.quoted = [a or b for a, b in _QUOTED.findall(self.normal)]
+
+    def quotes(self, part: str) -> bool:
+        return any(part in span for span in self.quoted)
 
 
 class Checker:
@@ -100,11 +107,16 @@ class Checker:
             actor.cites = self._first_mention(actor.name)
         if actor.quote.strip():
             self.report.checked += 1
-            where = self._find_phrase(actor.quote, self._cited_sources(actor))
+            where = self._find_phrase(actor.quote, self._cited_sources(actor), quoted=True)
             if where is None:
-                self._fail("quote", actor.quote, "quote does not occur in any source of this story")
+                reason = (
+                    "no source of this story puts these words in quotation marks"
+                    if self._find_phrase(actor.quote, [])
+                    else "quote does not occur in any source of this story"
+                )
+                self._fail("quote", actor.quote, reason)
                 if self.keep_unverified:
-                    actor.unverified = "quote not found in the sources"
+                    actor.unverified = reason
                 else:
                     actor.quote = ""
             else:
@@ -216,12 +228,22 @@ class Checker:
                     return [f"{source.number}.{number}"]
         return []
 
-    def _find_phrase(self, phrase: str, first: list[SourceText]) -> SourceText | None:
-        """The source whose text holds ``phrase`` (each part between ellipses, in order)."""
+    def _find_phrase(
+        self, phrase: str, first: list[SourceText], *, quoted: bool = False
+    ) -> SourceText | None:
+        """The source whose text holds ``phrase`` (each part between ellipses, in order),
+        trying ``first`` first. With ``quoted``, each part must also stand inside a
+        quotation of that source."""
         parts = [p.strip(" \"'.,;:") for p in normalise(phrase).split("...")]
         parts = [p for p in parts if p]
         if not parts:
             return None
+        if quoted:
+            candidates = [s for s in self.sources.values() if all(s.quotes(p) for p in parts)]
+            if not candidates:
+                return None
+            preferred = [s for s in first if s in candidates]
+            return self._find_phrase(phrase, preferred or candidates)
         rest = [s for s in self.sources.values() if s not in first]
         for source in [*first, *rest]:
             position = 0

@@ -130,11 +130,11 @@ class ActorNote(Cited):
 
     name: str = text(80, "Full name exactly as written in the text.")
     role: str = text(100, "Who they are, as the text says (office, party, country).")
-    position: str = text(250, "What they say or want, in one sentence.")
+    position: str = text(160, "What they say or want, in one short sentence.")
     quote: str = text(
-        300,
-        "Their words as the text quotes them, copied character for character; "
-        "empty if the text does not quote them.",
+        200,
+        "Their own words that the text puts in quotation marks, copied exactly "
+        "(at most 30 words); empty if the text does not quote them.",
         default="",
     )
 
@@ -178,8 +178,9 @@ class Actor(Cited):
 
     name: str = text(80, "Name as the sources write it.")
     role: str = text(100, "Who they are.")
-    position: str = text(250, "Their position in one sentence.")
-    quote: str = text(300, "A quote from the notes, verbatim; else empty.", default="")
+    position: str = text(200, "Their position in one sentence.")
+    # Quotes are not rewritten by the model: brief carries them over from the notes.
+    quote: SkipJsonSchema[str] = ""
     unverified: SkipJsonSchema[str | None] = None
 
 
@@ -223,7 +224,7 @@ class StoryDraft(Answer):
 
     headline: str = text(100, "A neutral headline of at most 12 words.")
     top_line: str = text(250, "The one sentence a busy reader must know.")
-    summary: str = text(900, "3 to 5 sentences: what happened, why it matters.")
+    summary: str = text(700, "3 to 5 sentences: what happened, why it matters.")
     actors: list[Actor] = most(8, "The key actors and their positions.")
     risks: list[Risk] = most(4, "What could go wrong next.")
     agreement: list[Point] = most(3, "What the outlets agree on.")
@@ -231,7 +232,8 @@ class StoryDraft(Answer):
     divergence: str = text(
         400, "How the outlets' framing differs, naming them; empty if only one outlet."
     )
-    timeline: list[Event] = most(6, "Events with a date the sources give, oldest first.")
+    # Built by brief from the dated events of the notes, not written by the model.
+    timeline: SkipJsonSchema[list[Event]] = Field(default_factory=list)
     open_questions: list[str] = Field(
         default_factory=list,
         description="Questions the sources leave open.",

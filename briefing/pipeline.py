@@ -35,6 +35,7 @@ from briefing.models import (
     Briefing,
     Chunk,
     ChunkNotes,
+    Event,
     Framing,
     Grounding,
     Problem,
@@ -55,6 +56,7 @@ class Progress(Protocol):
 
 
 _SEVERITY = {"low": 1, "medium": 2, "high": 3}
+_TIMELINE = 8  # dated events shown per story
 # Room left in the context window for the chat template's own tokens.
 _MARGIN = 64
 _T = TypeVar("_T")
@@ -128,7 +130,7 @@ class Pipeline:
                 ],
                 keep_unverified=self.config.keep_unverified,
             )
-            checked = checker.check(_fill_framings(draft, live))
+            checked = checker.check(_carry_over(_fill_framings(draft, live), live))
             _add(grounding, checker.report)
             final.append(
                 Story(**checked.model_dump(), number=position, sources=[d.number for d in live])
@@ -312,7 +314,9 @@ def count_tokens(encoding: tiktoken.Encoding, messages: list[dict[str, str]] | s
 
 
 def render_notes(notes: ChunkNotes, header: str) -> str:
-    """Notes as compact text for the reduce prompts."""
+    """Notes as compact text for the reduce prompts. Quotes and dated events are left
+    out: brief carries them over from the map notes itself (:func:`_carry_over`), so
+    the model neither pays for copying them nor gets a chance to alter them."""
 
     def cites(ids: list[str]) -> str:
         return f" [{', '.join(ids)}]" if ids else ""
@@ -323,9 +327,7 @@ def render_notes(notes: ChunkNotes, header: str) -> str:
         lines += [f"- {f.text}{cites(f.cites)}" for f in notes.facts]
     if notes.actors:
         lines.append("actors:")
-        for a in notes.actors:
-            quote = f' Quote: "{a.quote}"' if a.quote.strip() else ""
-            lines.append(f"- {a.name} ({a.role}): {a.position}{quote}{cites(a.cites)}")
+        lines += [f"- {a.name} ({a.role}): {a.position}{cites(a.cites)}" for a in notes.actors]
     if notes.risks:
         lines.append("risks:")
         lines += [
@@ -333,9 +335,6 @@ def render_notes(notes: ChunkNotes, header: str) -> str:
             f"{cites(r.cites)}"
             for r in notes.risks
         ]
-    if notes.events:
-        lines.append("events:")
-        lines += [f"- {e.date}: {e.event}{cites(e.cites)}" for e in notes.events]
     return "\n".join(lines)
 
 
@@ -381,6 +380,38 @@ def _fill_framings(draft: StoryDraft, docs: list[Doc]) -> StoryDraft:
                 draft.framings.append(Framing(source=doc.number, framing=line))
     draft.framings.sort(key=lambda f: f.source)
     return draft
+
+
+def _carry_over(draft: StoryDraft, docs: list[Doc]) -> StoryDraft:
+    """Quotes and the timeline come from the map notes, not from the story call.
+
+    An actor of the story gets the first quote the notes give for someone of the
+    same surname (grounding then checks it is a real quotation of a source); the
+    timeline is the notes' dated events, without repeats, in date order."""
+    noted = [actor for doc in docs for notes in doc.notes for actor in notes.actors]
+    for actor in draft.actors:
+        key = _surname(actor.name)
+        match = next(
+            (n for n in noted if n.quote.strip() and key and _surname(n.name) == key), None
+        )
+        if match is not None:
+            actor.quote = match.quote
+            actor.cites = list(dict.fromkeys([*actor.cites, *match.cites]))
+    events: dict[tuple[str, str], Event] = {}
+    for doc in docs:
+        for notes in doc.notes:
+            for event in notes.events:
+                date = event.date.strip()
+                if any(ch.isdigit() for ch in date):
+                    same = (date, event.event.strip().lower())
+                    events.setdefault(same, Event(date=date, event=event.event, cites=event.cites))
+    draft.timeline = sorted(events.values(), key=lambda e: e.date)[:_TIMELINE]
+    return draft
+
+
+def _surname(name: str) -> str:
+    words = [w for w in name.replace("-", " ").split() if w[:1].isupper()]
+    return words[-1].lower() if words else ""
 
 
 def _importance(docs: list[Doc], draft: StoryDraft) -> tuple[int, int]:

@@ -147,8 +147,8 @@ def test_actor_without_valid_cites_gets_first_mention(sources: dict[int, SourceT
     [
         # straight quotes, a hyphen for the en dash, other case and spacing
         '"AND AN ESCALATION - well,   Russia has\nescalated"',
-        # curly apostrophe in the source, straight one here
-        "lift the restriction on Ukraine's use of its weapons",
+        # curly quotation marks in the source, straight ones here
+        '"serious consequences"',
         # an em dash where the source has an en dash
         "And an escalation — well, Russia has escalated by invading another country.",
     ],
@@ -412,3 +412,16 @@ def test_check_does_not_modify_the_draft(sources: dict[int, SourceText]) -> None
     before = original.model_dump()
     checker(sources).check(original)
     assert original.model_dump() == before
+
+
+def test_narrative_text_offered_as_a_quote_is_not_a_quote(
+    sources: dict[int, SourceText],
+) -> None:
+    # In the text, but not inside quotation marks: nobody is quoted saying it.
+    words = "lift the restriction on Ukraine's use of its weapons"
+    check = checker(sources)
+    out = check.check(draft(actors=[stoltenberg(words, [sid(sources[B], "greenlight")])]))
+    assert out.actors[0].quote == ""
+    assert [(f.kind, f.reason) for f in check.report.failures] == [
+        ("quote", "no source of this story puts these words in quotation marks")
+    ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -349,10 +349,15 @@ def test_injection_stays_inside_fences_of_the_user_message(step: str) -> None:
 # --- the field guide --------------------------------------------------------------------------
 
 
-def _item_models(model: type[BaseModel]) -> list[type[BaseModel]]:
-    """The models of ``model``'s list fields (the nested item types)."""
+def _item_models(
+    model: type[BaseModel], only: Iterable[str] | None = None
+) -> list[type[BaseModel]]:
+    """The models of ``model``'s list fields (the nested item types), of the fields
+    named in ``only`` when given."""
     found = []
-    for info in model.model_fields.values():
+    for name, info in model.model_fields.items():
+        if only is not None and name not in only:
+            continue
         for arg in typing.get_args(info.annotation):
             if isinstance(arg, type) and issubclass(arg, BaseModel):
                 found.append(arg)
@@ -364,16 +369,19 @@ def test_field_guide_mentions_every_field_and_item_type(model: type[BaseModel]) 
     guide = field_guide(model)
     lines = guide.splitlines()
     assert lines[0].startswith(f"{model.__name__}:")
+    shown = model.model_json_schema()["properties"]  # SkipJsonSchema fields are brief's own
     for name in model.model_fields:
-        assert any(line.startswith(f"  - {name} (") for line in lines), name
-    items = _item_models(model)
+        assert any(line.startswith(f"  - {name} (") for line in lines) == (name in shown), name
+    items = _item_models(model, shown)
     assert items, "expected nested item types"
     for item in items:
         assert any(line.startswith(f"{item.__name__}:") for line in lines), item.__name__
         start = next(i for i, line in enumerate(lines) if line.startswith(f"{item.__name__}:"))
         block = lines[start + 1 : start + 1 + len(item.model_fields)]
+        hidden = set(item.model_fields) - set(item.model_json_schema()["properties"])
         for name in item.model_fields:
-            if name == "unverified":
+            if name in hidden:  # filled by brief, not shown to the model
+                assert f"  - {name} (" not in "\n".join(block), (item, name)
                 continue
             if name == "cites":  # shared by every item type: described once, at the end
                 assert lines[-1].startswith("Every item above also has cites ("), lines[-1]
