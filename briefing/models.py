@@ -18,12 +18,16 @@ a single article, it cites the bare sentence number ``"K"`` and brief adds ``N``
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 Level = Literal["low", "medium", "high"]
+# A sentence id in brackets, as the notes show them: it belongs in ``cites``, and a
+# small model copying it into a text field would only clutter the text.
+_CITE_MARK = re.compile(r"\s*\\?\[\d+(?:\.\d+)?(?:,\s*\d+(?:\.\d+)?)*\\?\]")
 
 
 def most(n: int, description: str) -> Any:
@@ -73,7 +77,7 @@ class Answer(BaseModel):
                     value = [v[:limit] if isinstance(v, str) else v for v in value]
                 data[name] = value
             elif isinstance(chars, int) and isinstance(value, str):
-                data[name] = value[:chars]
+                data[name] = _CITE_MARK.sub("", value)[:chars].strip()
         return data
 
 
@@ -122,14 +126,14 @@ class Cited(Answer):
 class Fact(Cited):
     """A fact the text states (not an opinion about it)."""
 
-    text: str = text(250, "The fact in one short sentence.")
+    text: str = text(160, "The fact in one short sentence of your own.")
 
 
 class ActorNote(Cited):
     """A person, government or organisation that acts or speaks in the text."""
 
-    name: str = text(80, "Full name exactly as written in the text.")
-    role: str = text(100, "Who they are, as the text says (office, party, country).")
+    name: str = text(80, "The name of a person, government or organisation, as written.")
+    role: str = text(60, "Their title or function, as the text gives it.")
     position: str = text(160, "What they say or want, in one short sentence.")
     quote: str = text(
         200,
@@ -142,8 +146,8 @@ class ActorNote(Cited):
 class RiskNote(Cited):
     """Something that could go wrong, as the text describes it."""
 
-    risk: str = text(250, "What could happen, in one sentence.")
-    exposed: str = text(120, "Who or what would be hit.")
+    risk: str = text(160, "What could happen, in one short sentence.")
+    exposed: str = text(80, "Who or what would be hit.")
     likelihood: Level = Field(description="How likely the text makes it seem.")
     impact: Level = Field(description="How bad it would be.")
 
@@ -152,7 +156,7 @@ class EventNote(Cited):
     """A dated event the text reports."""
 
     date: str = text(40, "The date as the text gives it, YYYY-MM-DD when known.")
-    event: str = text(200, "What happened, in one short sentence.")
+    event: str = text(160, "What happened, in one short sentence.")
 
 
 class ChunkNotes(Answer):
