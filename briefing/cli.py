@@ -23,7 +23,7 @@ from rich.table import Table
 
 from briefing import weights
 from briefing.config import Config, load_config
-from briefing.errors import EXIT_FAILED, EXIT_PARTIAL, EXIT_USAGE, BriefError
+from briefing.errors import EXIT_FAILED, EXIT_PARTIAL, EXIT_USAGE, BriefError, ConfigError
 from briefing.render import FORMATS
 
 if TYPE_CHECKING:  # the pipeline (and scikit-learn) load only for `brief make`
@@ -189,6 +189,27 @@ def _show_plan(plan: runner.Plan) -> None:
     )
     for problem in plan.problems:
         click.echo(f"skipped {problem}")
+
+
+@cli.group()
+def prompts() -> None:
+    """The prompt templates brief uses (one Jinja2 file per step)."""
+
+
+@prompts.command("copy")
+@click.argument("folder", type=click.Path(path_type=Path))
+def prompts_copy(folder: Path) -> None:
+    """Copy brief's prompts into FOLDER to edit; use them with --prompts FOLDER."""
+    from briefing.prompts import copy_defaults
+
+    with errors():
+        try:
+            written = copy_defaults(folder)
+        except OSError as err:
+            raise ConfigError(f"cannot write prompts to {folder}: {err.strerror}.") from err
+        for path in written:
+            click.echo(f"wrote {path}")
+        click.echo(f"Edit them, then: brief make INBOX --prompts {folder}")
 
 
 # --- model commands (briefing.engine) ------------------------------------------------------

@@ -41,6 +41,19 @@ FENCES = ("article", "notes", "sources")
 _FENCE_TAG = re.compile(rf"<\s*(/?)\s*({'|'.join(FENCES)})\b", re.IGNORECASE)
 
 
+def copy_defaults(target: Path) -> list[Path]:
+    """Copy brief's prompt templates into ``target`` to edit them; files already
+    there are kept (never overwritten). Returns the files written."""
+    target.mkdir(parents=True, exist_ok=True)
+    written = []
+    for source in sorted(default_prompts_dir().glob("*" + SUFFIX)):
+        destination = target / source.name
+        if not destination.exists():
+            destination.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+            written.append(destination)
+    return written
+
+
 def fence(text: str, tag: str = "article") -> str:
     """Wrap untrusted text in ``<tag>`` delimiters it cannot break out of: any tag
     of any fence brief uses, inside the text, loses its ``<``."""

@@ -158,3 +158,24 @@ def test_bad_setting_names_the_field(tmp_path: Path, flag: str) -> None:
     result = run(tmp_path, "make", str(SEEDS), "--base-url", "http://x/v1", flag, "999999999")
     assert result.exit_code == 1 or result.exit_code == 2
     assert flag.strip("-").replace("-", "_") in result.output
+
+
+def test_prompts_copy_then_use_own_prompts(fake_server: FakeServer, tmp_path: Path) -> None:
+    mine = tmp_path / "mine"
+    copied = CliRunner().invoke(cli, ["prompts", "copy", str(mine)])
+    assert copied.exit_code == 0, copied.output
+    assert sorted(p.name for p in mine.iterdir()) == [
+        "_system.j2",
+        "map.j2",
+        "merge.j2",
+        "story.j2",
+    ]
+    story = mine / "story.j2"
+    story.write_text(story.read_text().replace("Write the story.", "Write the story. MY-OWN-RULE."))
+    # A second copy keeps the user's edits.
+    assert CliRunner().invoke(cli, ["prompts", "copy", str(mine)]).exit_code == 0
+    assert "MY-OWN-RULE" in story.read_text()
+    args = ("make", str(SEEDS), "--base-url", fake_server.base_url, "--prompts", str(mine))
+    result = run(tmp_path, *args, "--out", str(tmp_path / "o"))
+    assert result.exit_code == 0, result.output
+    assert "MY-OWN-RULE" in fake_server.calls("StoryDraft")[0]["messages"][1]["content"]
