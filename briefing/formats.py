@@ -20,6 +20,8 @@ from urllib.parse import urlsplit
 import markdown
 import yaml
 
+# "By Anton Belov | Zarya International | 21 November 2026" (date optional)
+_BYLINE = re.compile(r"^By ([^|]{2,80}?)\s*\|\s*([^|]{2,80}?)\s*(?:\|\s*(.{4,40}))?$")
 TITLE_MAX = 200  # a first line longer than this is a paragraph, not a headline
 
 # YAML front matter: a first line '---', the YAML, then a line '---' (or '...').
@@ -78,8 +80,29 @@ def domain(url: str | None) -> str | None:
 
 
 def from_text(text: str) -> dict[str, Any]:
-    # The headline stays the first paragraph of the text: headlines carry framing.
-    return {"title": _first_line_title(text), "text": text}
+    """A plain-text article: the first line is the headline (it stays the first
+    paragraph of the text: headlines carry framing). A byline of the form
+    ``By NAME | OUTLET | DATE`` among the first lines, as wire copy and the examples
+    carry, gives the author, the outlet and the date."""
+    fields: dict[str, Any] = {"title": _first_line_title(text), "text": text}
+    for line in text.split("\n")[1:6]:
+        match = _BYLINE.match(line.strip())
+        if match:
+            fields["author"], fields["source"] = match.group(1), match.group(2)
+            if match.group(3):
+                fields["published"] = _date(match.group(3)) or match.group(3)
+            break
+    return fields
+
+
+def _date(text: str) -> str | None:
+    """An ISO date from a written date such as '21 November 2026'."""
+    for pattern in ("%d %B %Y", "%B %d, %Y", "%Y-%m-%d", "%d %b %Y"):
+        try:
+            return dt.datetime.strptime(text.strip(), pattern).date().isoformat()
+        except ValueError:
+            continue
+    return None
 
 
 def from_markdown(text: str) -> dict[str, Any]:

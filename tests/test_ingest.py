@@ -464,3 +464,19 @@ def test_output_folder_inside_the_input_is_not_read(tmp_path: Path) -> None:
     assert [(p.path, p.skipped) for p in problems] == [("briefings", True)]
     # Without the exclusion, the old briefing would be read as an article.
     assert len(read_folder(tmp_path)[0]) == 2
+
+
+def test_text_byline_gives_author_outlet_and_date(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text(
+        "Mayor rations water\n\nBy Jess Carmody | Metro Daily Post | 21 November 2026\n\n"
+        "Port Ellery families are banned from watering their gardens."
+    )
+    (tmp_path / "b.txt").write_text("Plain story\n\nBy the river, nothing happened today.")
+    articles, _ = read_folder(tmp_path)
+    first, second = articles
+    assert (first.source, first.author, first.published) == (
+        "Metro Daily Post",
+        "Jess Carmody",
+        "2026-11-21",
+    )
+    assert (second.source, second.author) == ("b", None)
