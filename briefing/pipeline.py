@@ -162,16 +162,7 @@ class Pipeline:
             doc, chunk = job
             if doc.failed:
                 return None
-            messages = self.prompts.render(
-                "map",
-                outlet=doc.article.source,
-                title=doc.article.title,
-                published=doc.article.published,
-                part=chunk.index + 1,
-                parts=len(doc.chunks),
-                passage=chunking.number_lines(chunk.sentences),
-                guide=guide,
-            )
+            messages = map_messages(self.prompts, doc, chunk, guide)
             subject = f"{doc.article.path} (passage {chunk.index + 1} of {len(doc.chunks)})"
             try:
                 notes = self.llm.ask("map", messages, ChunkNotes, subject=subject)
@@ -208,7 +199,7 @@ class Pipeline:
             for d in docs
             for i, notes in enumerate(d.notes)
         ]
-        overhead = count_tokens(
+        overhead = count_messages(
             self.encoding, self.prompts.render("story", sources=sources, notes="", guide=guide)
         )
         budget = self.config.context_window - self.config.max_output_tokens - _MARGIN - overhead
@@ -226,7 +217,9 @@ class Pipeline:
     def _merge_until(self, blocks: list[str], budget: int, *, subject: str) -> list[str]:
         """Merge note blocks in stages until they fit ``budget`` tokens together."""
         guide = field_guide(ChunkNotes)
-        overhead = count_tokens(self.encoding, self.prompts.render("merge", notes="", guide=guide))
+        overhead = count_messages(
+            self.encoding, self.prompts.render("merge", notes="", guide=guide)
+        )
         merge_budget = self.config.context_window - self.config.max_output_tokens - _MARGIN
         merge_budget -= overhead
         if budget < 2 * self.config.max_output_tokens:
@@ -235,9 +228,13 @@ class Pipeline:
                 f"of up to {self.config.max_output_tokens} tokens; raise --context-window."
             )
         rounds = 0
-        while sum(count_tokens(self.encoding, b) for b in blocks) + 2 * len(blocks) > budget:
+        while (
+            sum(chunking.count_tokens(b, self.encoding) for b in blocks) + 2 * len(blocks) > budget
+        ):
             rounds += 1
-            batches = _pack(blocks, [count_tokens(self.encoding, b) for b in blocks], merge_budget)
+            batches = _pack(
+                blocks, [chunking.count_tokens(b, self.encoding) for b in blocks], merge_budget
+            )
             if self.progress is not None:
                 self.progress.grow(sum(1 for batch in batches if len(batch) > 1))
 
@@ -306,11 +303,23 @@ def prepare(
     return stories
 
 
-def count_tokens(encoding: tiktoken.Encoding, messages: list[dict[str, str]] | str) -> int:
-    """Tokens of a text, or of chat messages (with ~4 tokens of framing each)."""
-    if isinstance(messages, str):
-        return len(encoding.encode(messages, disallowed_special=()))
-    return sum(len(encoding.encode(m["content"], disallowed_special=())) + 4 for m in messages)
+def map_messages(prompts: Prompts, doc: Doc, chunk: Chunk, guide: str) -> list[dict[str, str]]:
+    """The map step's messages for one chunk of one article."""
+    return prompts.render(
+        "map",
+        outlet=doc.article.source,
+        title=doc.article.title,
+        published=doc.article.published,
+        part=chunk.index + 1,
+        parts=len(doc.chunks),
+        passage=chunking.number_lines(chunk.sentences),
+        guide=guide,
+    )
+
+
+def count_messages(encoding: tiktoken.Encoding, messages: list[dict[str, str]]) -> int:
+    """Tokens of chat messages, with ~4 tokens of chat framing each."""
+    return sum(chunking.count_tokens(m["content"], encoding) + 4 for m in messages)
 
 
 def render_notes(notes: ChunkNotes, header: str) -> str:

@@ -22,7 +22,7 @@ from briefing.config import Config
 from briefing.errors import EXIT_OK, EXIT_PARTIAL, ConfigError
 from briefing.llm import LLM, make_client
 from briefing.models import Briefing, ChunkNotes, StoryDraft
-from briefing.pipeline import Pipeline, Progress, count_tokens, prepare
+from briefing.pipeline import Pipeline, Progress, count_messages, map_messages, prepare
 from briefing.prompts import Prompts, field_guide
 
 LOCAL_SLOTS = 2
@@ -156,19 +156,10 @@ def plan(folder: Path, config: Config) -> Plan:
                 )
             )
             for chunk in doc.chunks:
-                messages = prompts.render(
-                    "map",
-                    outlet=doc.article.source,
-                    title=doc.article.title,
-                    published=doc.article.published,
-                    part=chunk.index + 1,
-                    parts=len(doc.chunks),
-                    passage=chunking.number_lines(chunk.sentences),
-                    guide=map_guide,
-                )
-                prompt_tokens += count_tokens(encoding, messages)
+                messages = map_messages(prompts, doc, chunk, map_guide)
+                prompt_tokens += count_messages(encoding, messages)
         notes = sum(len(doc.chunks) for doc in docs) * MAP_ANSWER_TOKENS
-        prompt_tokens += notes + count_tokens(
+        prompt_tokens += notes + count_messages(
             encoding, prompts.render("story", sources=[], notes="", guide=story_guide)
         )
     map_calls = sum(len(doc.chunks) for docs in stories for doc in docs)

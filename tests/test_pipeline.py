@@ -14,7 +14,7 @@ from briefing.config import Config
 from briefing.errors import ConfigError, InputError
 from briefing.llm import LLM, make_client
 from briefing.models import Article
-from briefing.pipeline import Pipeline, count_tokens
+from briefing.pipeline import Pipeline, count_messages
 from briefing.prompts import Prompts
 
 NOW = dt.datetime(2026, 11, 22, 7, 0, tzinfo=dt.UTC)
@@ -117,7 +117,7 @@ def test_long_article_reduces_in_stages_and_keeps_its_last_section(
     assert len(merges) > briefing.usage.by_step["merge"].calls  # map calls too
     # No request exceeded the window.
     for request in fake_server.requests:
-        assert count_tokens(encoding, request["messages"]) + 600 <= 4096
+        assert count_messages(encoding, request["messages"]) + 600 <= 4096
     # The last section's facts survived every stage into the story call.
     story_prompt = fake_server.calls("StoryDraft")[0]["messages"][1]["content"]
     assert "harbour bridge closes on 3 March" in story_prompt
