@@ -155,3 +155,62 @@ def test_importance_orders_stories(fake_server: FakeServer, tmp_path: Path) -> N
     widths = [len(story.sources) for story in briefing.stories]
     assert widths == sorted(widths, reverse=True)
     assert [t.story for t in briefing.top_lines] == [s.number for s in briefing.stories]
+
+
+def test_invented_quote_and_actor_are_caught_and_counted(fake_server: FakeServer) -> None:
+    articles, _ = ingest.read_folder(SEEDS)
+    invented = {
+        "facts": [{"text": "Stoltenberg dismissed the warnings.", "cites": ["3"]}],
+        "actors": [
+            {
+                "name": "Jens Stoltenberg",
+                "role": "NATO Secretary-General",
+                "position": "Dismisses the warnings.",
+                "quote": "We will win this war by Christmas",
+                "cites": ["3"],
+            },
+            {
+                "name": "General Boris Karlov",
+                "role": "commander",
+                "position": "Promises a counter-offensive.",
+                "quote": "",
+                "cites": ["4"],
+            },
+        ],
+        "risks": [],
+        "events": [],
+        "framing": "Neutral.",
+    }
+    story = {
+        "headline": "NATO chief dismisses warnings",
+        "top_line": "Stoltenberg dismissed Putin's warnings.",
+        "summary": "Stoltenberg dismissed Putin's warnings.",
+        "actors": [
+            {
+                "name": "Jens Stoltenberg",
+                "role": "NATO chief",
+                "position": "Dismissive.",
+                "cites": [],
+            },
+            {
+                "name": "General Boris Karlov",
+                "role": "commander",
+                "position": "x",
+                "cites": ["1.4"],
+            },
+        ],
+        "risks": [],
+        "agreement": [],
+        "framings": [],
+        "divergence": "",
+        "open_questions": [],
+    }
+    fake_server.script += [invented, invented, story]
+    briefing = pipeline(fake_server, concurrency=1).run(articles, now=NOW)
+    actors = briefing.stories[0].actors
+    assert [a.name for a in actors] == ["Jens Stoltenberg"]
+    assert actors[0].quote == ""
+    failures = {(f.kind, f.item) for f in briefing.grounding.failures}
+    assert ("quote", "We will win this war by Christmas") in failures
+    assert ("actor", "General Boris Karlov") in failures
+    assert briefing.grounding.dropped >= 2
