@@ -249,7 +249,7 @@ def brief_seeds(
         recorder.client() as http_client,
         timing(engine.LocalServer, "start", starts),
         timing(engine.LocalServer, "stop", stops),
-        timing(engine, "verify", checks),
+        timing(weights, "verify", checks),
     ):
         config = Config(out_dir=Path(out), concurrency=concurrency, model_path=model_path)
         start = time.perf_counter()

@@ -107,7 +107,7 @@ def _flags(**given: Any) -> dict[str, Any]:
 @click.option("--context-window", type=int, help="Model context window in tokens [8192].")
 @click.option("--chunk-tokens", type=int, help="Tokens per article chunk [1200].")
 @click.option("--chunk-overlap", type=int, help="Tokens of overlap between chunks [60].")
-@click.option("--max-output-tokens", type=int, help="Most tokens per answer [1200].")
+@click.option("--max-output-tokens", type=int, help="Most tokens per answer [2048].")
 @click.option("--concurrency", type=int, help="Parallel model calls [1 local, 4 remote].")
 @click.option("--timeout", type=float, help="Seconds to wait for one answer [300].")
 @click.option(

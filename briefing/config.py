@@ -66,7 +66,8 @@ class Config(BaseModel):
     context_window: int = Field(default=8192, ge=1024)
     chunk_tokens: int = Field(default=1200, ge=64)
     chunk_overlap: int = Field(default=60, ge=0)
-    max_output_tokens: int = Field(default=1200, ge=64)
+    # A story of four outlets needs ~2,000 tokens at the schema's bounds.
+    max_output_tokens: int = Field(default=2048, ge=64)
     temperature: float = Field(default=0.0, ge=0, le=2)
     timeout: float = Field(default=300.0, gt=0)
     concurrency: int | None = Field(default=None, ge=1)

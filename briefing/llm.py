@@ -145,6 +145,18 @@ class LLM:
                         f"schema, even after one re-ask: {problem}. Try a larger model "
                         "(--model) or a smaller --chunk-tokens."
                     ) from err
+                if finish == "length":
+                    # Showing the model its cut-off answer would only leave less room
+                    # for the new one: ask afresh, for less.
+                    conversation = [
+                        *messages,
+                        {
+                            "role": "user",
+                            "content": "Your previous answer was too long and was cut off. "
+                            "Answer again, much more briefly: fewer items, short sentences.",
+                        },
+                    ]
+                    continue
                 conversation += [
                     {"role": "assistant", "content": content},
                     {

@@ -229,10 +229,10 @@ class StoryDraft(Answer):
     headline: str = text(100, "A neutral headline of at most 12 words.")
     top_line: str = text(250, "The one sentence a busy reader must know.")
     summary: str = text(700, "3 to 5 sentences: what happened, why it matters.")
-    actors: list[Actor] = most(8, "The key actors and their positions.")
+    actors: list[Actor] = most(6, "The key actors and their positions.")
     risks: list[Risk] = most(4, "What could go wrong next.")
     agreement: list[Point] = most(3, "What the outlets agree on.")
-    framings: list[Framing] = most(8, "One entry per outlet: how it frames the story.")
+    framings: list[Framing] = most(6, "One entry per outlet: how it frames the story.")
     divergence: str = text(
         400, "How the outlets' framing differs, naming them; empty if only one outlet."
     )

@@ -108,6 +108,9 @@ class Pipeline:
         drafts = self._parallel(
             [[d for d in story if not d.failed] for story in stories], self._story
         )
+        for doc in docs:
+            if doc.failed and not any(p.path == doc.article.path for p in problems):
+                problems.append(Problem(path=doc.article.path, reason=doc.failed))
         results: list[tuple[list[Doc], StoryDraft]] = []
         for story_docs, draft in zip(stories, drafts, strict=True):
             live = [d for d in story_docs if not d.failed]
@@ -208,8 +211,16 @@ class Pipeline:
             "story", sources=sources, notes="\n\n".join(blocks), guide=guide
         )
         subject = "story of " + ", ".join(d.article.path for d in docs)
-        draft = self.llm.ask("story", messages, StoryDraft, subject=subject)
-        self._tick(1)
+        try:
+            draft = self.llm.ask("story", messages, StoryDraft, subject=subject)
+        except OutputError as err:
+            # One story the model cannot write does not cost the others: its
+            # articles are reported as left out.
+            for doc in docs:
+                doc.failed = str(err)
+            return None
+        finally:
+            self._tick(1)
         if len(docs) == 1:
             draft.divergence = ""
         return draft

@@ -43,7 +43,7 @@ class Reply:
 class FakeServer:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
-        self.script: list[dict[str, Any] | Reply] = []
+        self.script: list[dict[str, Any] | Reply | None] = []  # None: answer by the rules
         self.refuse_json_schema = False
         self.lock = threading.Lock()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())

@@ -96,7 +96,9 @@ def test_truncated_answer_is_reasked(fake_server: FakeServer) -> None:
     fake_server.script += [cut, GOOD]
     llm = llm_for(fake_server)
     assert llm.ask("test", MESSAGES, Verdict, subject="a.txt").answer == "yes"
-    assert "cut off" in fake_server.requests[1]["messages"][-1]["content"]
+    reask = fake_server.requests[1]["messages"]
+    assert "cut off" in reask[-1]["content"]
+    assert all(m["role"] != "assistant" for m in reask)  # the cut-off answer is not resent
 
 
 def test_code_fenced_json_is_accepted(fake_server: FakeServer) -> None:

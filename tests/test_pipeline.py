@@ -214,3 +214,24 @@ def test_invented_quote_and_actor_are_caught_and_counted(fake_server: FakeServer
     assert ("quote", "We will win this war by Christmas") in failures
     assert ("actor", "General Boris Karlov") in failures
     assert briefing.grounding.dropped >= 2
+
+
+def test_a_story_the_model_cannot_write_leaves_the_others(
+    fake_server: FakeServer, tmp_path: Path
+) -> None:
+    (tmp_path / "a.txt").write_text(
+        "Harbour strike spreads\n\nDockers in Eldham struck again on Monday, the union said."
+    )
+    (tmp_path / "b.txt").write_text(
+        "Chess club wins cup\n\nThe Eldham chess club won the regional cup on Sunday."
+    )
+    articles, _ = ingest.read_folder(tmp_path)
+    bad = Reply(body=completion({"messages": []}, "{}"))
+    fake_server.script += [None, None, bad, bad]  # both maps by the rules, one story fails
+    briefing = pipeline(fake_server, concurrency=1).run(articles, now=NOW)
+    assert len(briefing.stories) == 1
+    assert len(briefing.problems) == 1 and "StoryDraft" in briefing.problems[0].reason
+    left_out = briefing.problems[0].path
+    assert left_out not in {
+        s.path for s in briefing.sources if s.number in briefing.stories[0].sources
+    }
