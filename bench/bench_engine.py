@@ -172,6 +172,11 @@ class Recorder:
     _sent: dict[int, float] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    @property
+    def unanswered(self) -> int:
+        """Requests that got no answer (the client timed out, or the connection broke)."""
+        return len(self._sent)
+
     def client(self) -> httpx2.Client:
         """An ``openai`` default client (its timeouts and limits) with the hooks."""
         hooks: dict[str, list[Callable[..., Any]]] = {
@@ -288,7 +293,8 @@ def brief_seeds(
         (
             f"{label}: calls, prompt / completion tokens",
             f"{len(calls)} calls, {usage['prompt']} / {usage['completion']} "
-            f"({total['cache_n']:.0f} prompt tokens from the cache)",
+            f"({total['cache_n']:.0f} prompt tokens from the cache; "
+            f"{recorder.unanswered} requests without an answer)",
         ),
         (
             f"{label}: engine time, sum of prompt_ms + predicted_ms (s)",
@@ -428,6 +434,7 @@ def main() -> None:
     for concurrency in (1, None):
         rows += brief_seeds(cache, args.model_path, concurrency, raw)
 
+    rows.append(("load average (1 min) at the end", f"{os.getloadavg()[0]:.2f}"))
     table = Table(title=f"brief engine bench: {model.name}, {dt.date.today()}")
     table.add_column("measure")
     table.add_column("value")

@@ -150,7 +150,8 @@ def make(
         if not quiet:
             _show_result(result)
         for problem in result.briefing.problems:
-            click.echo(f"brief: left out {problem.path}: {problem.reason}", err=True)
+            verb = "skipped" if problem.skipped else "left out"
+            click.echo(f"brief: {verb} {problem.path}: {problem.reason}", err=True)
         sys.exit(result.exit_code)
 
 
