@@ -31,6 +31,8 @@ from briefing.errors import ConfigError, InputError, OutputError
 from briefing.grounding import Checker, SourceText
 from briefing.llm import LLM
 from briefing.models import (
+    Actor,
+    ActorNote,
     Article,
     Briefing,
     Chunk,
@@ -57,6 +59,7 @@ class Progress(Protocol):
 
 _SEVERITY = {"low": 1, "medium": 2, "high": 3}
 _TIMELINE = 8  # dated events shown per story
+_ACTORS = 6  # actors shown per story (the StoryDraft bound)
 # Room left in the context window for the chat template's own tokens.
 _MARGIN = 64
 _T = TypeVar("_T")
@@ -409,6 +412,7 @@ def _carry_over(draft: StoryDraft, docs: list[Doc]) -> StoryDraft:
     same surname (grounding then checks it is a real quotation of a source); the
     timeline is the notes' dated events, without repeats, in date order."""
     noted = [actor for doc in docs for notes in doc.notes for actor in notes.actors]
+    _keep_shared_actors(draft, docs)
     for actor in draft.actors:
         key = _surname(actor.name)
         match = next(
@@ -427,6 +431,30 @@ def _carry_over(draft: StoryDraft, docs: list[Doc]) -> StoryDraft:
                     events.setdefault(same, Event(date=date, event=event.event, cites=event.cites))
     draft.timeline = sorted(events.values(), key=lambda e: e.date)[:_TIMELINE]
     return draft
+
+
+def _keep_shared_actors(draft: StoryDraft, docs: list[Doc]) -> None:
+    """Map-reduce without loss of people: an actor that the notes of two or more
+    sources name (or, in a one-source story, any noted actor) and that the story
+    call left out is added back, with the role, position and citations of its notes."""
+    present = {_surname(actor.name) for actor in draft.actors}
+    seen: dict[str, tuple[ActorNote, set[int]]] = {}
+    for doc in docs:
+        for notes in doc.notes:
+            for note in notes.actors:
+                key = _surname(note.name)
+                if key:
+                    seen.setdefault(key, (note, set()))[1].add(doc.number)
+    needed = 2 if len(docs) > 1 else 1
+    ranked = sorted(seen.items(), key=lambda item: -len(item[1][1]))
+    for key, (note, sources) in ranked:
+        if len(draft.actors) >= _ACTORS:
+            break
+        if key not in present and len(sources) >= needed:
+            draft.actors.append(
+                Actor(name=note.name, role=note.role, position=note.position, cites=note.cites)
+            )
+            present.add(key)
 
 
 def _surname(name: str) -> str:

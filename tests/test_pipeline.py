@@ -235,3 +235,29 @@ def test_a_story_the_model_cannot_write_leaves_the_others(
     assert left_out not in {
         s.path for s in briefing.sources if s.number in briefing.stories[0].sources
     }
+
+
+def test_an_actor_two_sources_name_survives_the_reduce(fake_server: FakeServer) -> None:
+    articles, _ = ingest.read_folder(SEEDS)
+    notes = {
+        "facts": [{"text": "Putin warned NATO.", "cites": ["3"]}],
+        "actors": [
+            {"name": "Vladimir Putin", "role": "Russian President", "position": "Warns NATO.",
+             "quote": "", "cites": ["3"]},
+        ],
+        "risks": [], "events": [], "framing": "Neutral.",
+    }  # fmt: skip
+    story = {
+        "headline": "NATO chief dismisses warnings", "top_line": "x", "summary": "x",
+        "actors": [], "risks": [], "agreement": [], "framings": [], "divergence": "",
+        "open_questions": [],
+    }  # fmt: skip
+    fake_server.script += [notes, notes, story]
+    briefing = pipeline(fake_server, concurrency=1).run(articles, now=NOW)
+    [putin] = briefing.stories[0].actors
+    assert (putin.name, putin.role, putin.position) == (
+        "Vladimir Putin",
+        "Russian President",
+        "Warns NATO.",
+    )
+    assert putin.cites and putin.cites[0].startswith("1.")
