@@ -194,7 +194,8 @@ class Checker:
     def _fix_cites(self, item: Cited) -> None:
         """Keep the cites that name a sentence of a source of this story."""
         valid: list[str] = []
-        for cite in item.cites:
+        # A model may write several ids in one string: "1.2, 1.3".
+        for cite in [part for cites in item.cites for part in cites.split(",") if part.strip()]:
             number, _, sentence = cite.strip().strip("[]").partition(".")
             source = self.sources.get(int(number)) if number.isdigit() else None
             if source is not None and sentence.isdigit() and int(sentence) in source.sentences:

@@ -27,7 +27,7 @@ from pydantic.json_schema import SkipJsonSchema
 Level = Literal["low", "medium", "high"]
 # A sentence id in brackets, as the notes show them: it belongs in ``cites``, and a
 # small model copying it into a text field would only clutter the text.
-_CITE_MARK = re.compile(r"\s*\\?\[\d+(?:\.\d+)?(?:,\s*\d+(?:\.\d+)?)*\\?\]")
+_CITE_MARK = re.compile(r"\s*\\?\[\d+(?:\.\d+)?(?:,\s*\d+(?:\.\d+)?)*(?:\\?\]|,?\s*\d*\.?\d*$)")
 
 
 def most(n: int, description: str) -> Any:

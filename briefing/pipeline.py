@@ -41,6 +41,7 @@ from briefing.models import (
     Framing,
     Grounding,
     Problem,
+    Risk,
     Source,
     Story,
     StoryDraft,
@@ -60,6 +61,7 @@ class Progress(Protocol):
 _SEVERITY = {"low": 1, "medium": 2, "high": 3}
 _TIMELINE = 8  # dated events shown per story
 _ACTORS = 6  # actors shown per story (the StoryDraft bound)
+_MIN_ACTORS = 4  # below this, the most-noted actors the story call left out are added
 # Room left in the context window for the chat template's own tokens.
 _MARGIN = 64
 _T = TypeVar("_T")
@@ -413,6 +415,10 @@ def _carry_over(draft: StoryDraft, docs: list[Doc]) -> StoryDraft:
     timeline is the notes' dated events, without repeats, in date order."""
     noted = [actor for doc in docs for notes in doc.notes for actor in notes.actors]
     _keep_shared_actors(draft, docs)
+    if not draft.risks:  # the story call wrote none: the notes' risks, most severe first
+        noted_risks = [r for doc in docs for notes in doc.notes for r in notes.risks]
+        noted_risks.sort(key=lambda r: -_SEVERITY[r.likelihood] * _SEVERITY[r.impact])
+        draft.risks = [Risk(**r.model_dump()) for r in noted_risks[:2]]
     for actor in draft.actors:
         key = _surname(actor.name)
         match = next(
@@ -450,7 +456,9 @@ def _keep_shared_actors(draft: StoryDraft, docs: list[Doc]) -> None:
     for key, (note, sources) in ranked:
         if len(draft.actors) >= _ACTORS:
             break
-        if key not in present and len(sources) >= needed:
+        # Two sources name them, or the story is short of actors.
+        enough = len(sources) >= needed or len(draft.actors) < _MIN_ACTORS
+        if key not in present and enough:
             draft.actors.append(
                 Actor(name=note.name, role=note.role, position=note.position, cites=note.cites)
             )
