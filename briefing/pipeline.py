@@ -106,16 +106,12 @@ class Pipeline:
         if self.progress is not None:
             self.progress.grow(sum(len(doc.chunks) for doc in docs) + len(stories))
         self._map(docs)
-        for doc in docs:
-            if doc.failed:
-                problems.append(Problem(path=doc.article.path, reason=doc.failed))
         grounding = Grounding()
         drafts = self._parallel(
             [[d for d in story if not d.failed] for story in stories], self._story
         )
-        for doc in docs:
-            if doc.failed and not any(p.path == doc.article.path for p in problems):
-                problems.append(Problem(path=doc.article.path, reason=doc.failed))
+        # Articles the map step or their story's call could not use, each once.
+        problems += [Problem(path=d.article.path, reason=d.failed) for d in docs if d.failed]
         results: list[tuple[list[Doc], StoryDraft]] = []
         for story_docs, draft in zip(stories, drafts, strict=True):
             live = [d for d in story_docs if not d.failed]
