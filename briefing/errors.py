@@ -45,7 +45,13 @@ class LLMError(BriefError):
     """The model server could not be used: unreachable, wrong key, unknown model, ..."""
 
 
-class OutputError(LLMError):
+class CallError(LLMError):
+    """One model call failed for good: its retries or its re-ask were used up.
+
+    The run goes on without the article or story the call was for, and names it."""
+
+
+class OutputError(CallError):
     """The model's answer did not fit the expected schema, even after one re-ask."""
 
 

@@ -5,8 +5,16 @@ The model is the contract: its JSON schema goes with the request as
 ``response_format`` ``json_schema`` (strict). Servers that refuse that get
 ``json_object`` with the schema attached (llama-cpp-python's form), then plain
 ``json_object``; the first form a server accepts is kept for the rest of the run.
-An answer that is not valid JSON for the schema is re-asked once with the
-validation error; a second failure is an :class:`OutputError` naming the subject.
+An answer that is not valid JSON for the schema (or empty, or a refusal) is
+re-asked once with the validation error; a second failure is an
+:class:`OutputError` naming the subject.
+
+Passing faults (429, 5xx, a lost connection, a timeout, a garbled response) are
+tried again with the bounded backoff of :mod:`briefing.backoff`, which honours
+``Retry-After`` and pauses every call of the run when the server asks for it.
+When the tries are used up the call fails with a :class:`CallError` naming the
+subject and the cause, and the run goes on without that article; a server that
+cannot be reached at all, or that refuses the key or the model, fails the run.
 
 Every request's token usage goes into the run's :class:`Usage`; answers are
 cached by content (see :mod:`briefing.cache`).
@@ -15,14 +23,16 @@ cached by content (see :mod:`briefing.cache`).
 from __future__ import annotations
 
 import copy
+import json
 import threading
 from typing import Any, TypeVar, cast
 
 import openai
 from pydantic import BaseModel, ValidationError
 
+from briefing.backoff import Backoff, retried, retry_after
 from briefing.cache import Cache, cache_key
-from briefing.errors import LLMError, OutputError
+from briefing.errors import CallError, LLMError, OutputError
 from briefing.models import Usage
 
 T = TypeVar("T", bound=BaseModel)
@@ -36,13 +46,13 @@ def make_client(
     api_key: str | None,
     *,
     timeout: float = 300.0,
-    max_retries: int = 3,
+    max_retries: int = 0,
     http_client: Any = None,
 ) -> openai.OpenAI:
     """An ``openai`` client; servers that need no key get a placeholder.
 
-    The client retries connection errors, timeouts, 429 and 5xx with exponential
-    backoff, honouring ``Retry-After``.
+    By default the client itself does not retry: :class:`LLM` does, so that one
+    ``Retry-After`` can pause every call of the run (:mod:`briefing.backoff`).
     """
     return openai.OpenAI(
         base_url=base_url,
@@ -95,6 +105,7 @@ class LLM:
         temperature: float = 0.0,
         max_tokens: int = 1200,
         mode: str = "json_schema",
+        backoff: Backoff | None = None,
     ) -> None:
         if mode not in MODES:
             raise LLMError(f"unknown structured-output mode {mode!r}; use one of {MODES}.")
@@ -105,6 +116,7 @@ class LLM:
         self.temperature = temperature
         self.max_tokens = max_tokens
         self.mode = mode
+        self.backoff = backoff if backoff is not None else Backoff()
         self._lock = threading.Lock()
 
     def ask(self, step: str, messages: list[dict[str, str]], output: type[T], *, subject: str) -> T:
@@ -132,6 +144,8 @@ class LLM:
             prompt_tokens += used[0]
             completion_tokens += used[1]
             try:
+                if finish == "refusal":
+                    raise ValueError(f"the model refused to answer ({content.strip()[:200]})")
                 if finish == "length":
                     raise ValueError(
                         f"the answer was cut off at {self.max_tokens} tokens; answer more briefly"
@@ -181,9 +195,13 @@ class LLM:
         schema: dict[str, Any],
         subject: str,
     ) -> tuple[str, str | None, tuple[int, int]]:
-        """One request, switching to a fallback output mode if the server refuses one."""
+        """One request, switching to a fallback output mode if the server refuses one,
+        and trying again (bounded, with backoff) after passing faults."""
+        tries = 0
         while True:
             mode = self.mode
+            tries += 1
+            self.backoff.wait_turn()
             try:
                 response = self.client.chat.completions.create(
                     model=self.model,
@@ -197,10 +215,15 @@ class LLM:
                     with self._lock:
                         if self.mode == mode:
                             self.mode = MODES[MODES.index(mode) + 1]
+                    tries -= 1  # not a fault: the same request in another form
                     continue
-                raise self._error(err, subject) from err
-            except openai.OpenAIError as err:
-                raise self._error(err, subject) from err
+                raise self._error(err, subject, tries) from err
+            except (openai.OpenAIError, json.JSONDecodeError) as err:
+                # The openai client lets a 200 with a body that is not JSON through
+                # as a bare JSONDecodeError.
+                if not self._pause(err, tries):
+                    raise self._error(err, subject, tries) from err
+                continue
             used = response.usage
             tokens = (used.prompt_tokens, used.completion_tokens) if used else (0, 0)
             with self._lock:
@@ -208,39 +231,90 @@ class LLM:
             if not response.choices:
                 return "", "empty", tokens
             choice = response.choices[0]
+            refusal = getattr(choice.message, "refusal", None)
+            if refusal and not choice.message.content:
+                return str(refusal), "refusal", tokens
             return choice.message.content or "", choice.finish_reason, tokens
 
-    def _error(self, err: openai.OpenAIError, subject: str) -> LLMError:
+    def _pause(self, err: Exception, tries: int) -> bool:
+        """Wait before the next try of a call that met ``err``; False if it is not
+        a passing fault or its tries are used up."""
+        if isinstance(err, openai.APIStatusError):
+            if not retried(err.status_code):
+                return False
+            wait = retry_after(err.response.headers)
+        elif isinstance(err, openai.APIConnectionError | json.JSONDecodeError):
+            wait = None
+        else:
+            return False
+        if tries > self.backoff.retries:
+            return False
+        if wait is not None:
+            if not self.backoff.honours(wait):
+                return False  # a wait longer than a run should take: fail now
+            self.backoff.pause_all(wait)  # every call of the run waits, not just this one
+        else:
+            self.backoff.sleep(self.backoff.delay(tries))
+        return True
+
+    def _error(self, err: Exception, subject: str, tries: int = 1) -> LLMError:
+        """The error for a call that failed for good, with the API key scrubbed.
+
+        A :class:`CallError` (the run goes on without ``subject``) for faults of one
+        call; a plain :class:`LLMError` (the run stops) for a server brief cannot use."""
+        kind, text = self._explain(err, subject, tries)
+        return kind(self._scrub(text))
+
+    def _explain(self, err: Exception, subject: str, tries: int) -> tuple[type[LLMError], str]:
         base = str(self.client.base_url).rstrip("/")
+        after = f" (after {tries} tries)" if tries > 1 else ""
+        again = "Run again later (finished answers are cached)"
+        if isinstance(err, json.JSONDecodeError):
+            return CallError, (
+                f"{subject}: the model server at {base} sent a response that is not "
+                f"JSON{after}: {err.msg}. {again}; check that --base-url is an "
+                "OpenAI-compatible API (it usually ends in /v1)."
+            )
         if isinstance(err, openai.APITimeoutError):
-            text = (
-                f"{subject}: the model server at {base} did not answer in time. "
+            return CallError, (
+                f"{subject}: the model server at {base} did not answer in time{after}. "
                 "Raise --timeout, or use a faster model."
             )
-        elif isinstance(err, openai.APIConnectionError):
-            text = (
-                f"cannot reach the model server at {base}. Start it, or point brief at "
-                "another one with --base-url (or OPENAI_BASE_URL)."
+        if isinstance(err, openai.APIConnectionError):
+            if _refused(err):
+                return LLMError, (
+                    f"cannot reach the model server at {base}. Start it, or point brief at "
+                    "another one with --base-url (or OPENAI_BASE_URL)."
+                )
+            return CallError, (
+                f"{subject}: the connection to the model server at {base} was lost{after} "
+                f"({_cause(err)}). {again}; check the server's log."
             )
-        elif isinstance(err, openai.AuthenticationError | openai.PermissionDeniedError):
-            text = (
+        if isinstance(err, openai.AuthenticationError | openai.PermissionDeniedError):
+            return LLMError, (
                 f"the model server at {base} rejected the API key. Set a valid key in "
                 "OPENAI_API_KEY (or --api-key)."
             )
-        elif isinstance(err, openai.NotFoundError):
-            text = (
+        if isinstance(err, openai.NotFoundError):
+            return LLMError, (
                 f"the model server at {base} has no model {self.model!r} (or no chat "
                 "completions endpoint). Choose another with --model (or BRIEF_MODEL)."
             )
-        elif isinstance(err, openai.RateLimitError):
-            text = f"{subject}: the model server at {base} kept refusing (rate limit or quota)."
-        elif isinstance(err, openai.APIStatusError):
-            text = (
-                f"{subject}: the model server at {base} answered {err.status_code}: {err.message}"
+        if isinstance(err, openai.APIStatusError):
+            if err.status_code == 429:
+                what = "kept refusing (rate limit or quota)"
+            else:
+                what = f"answered {err.status_code}: {err.message}"
+            if not retried(err.status_code):
+                return LLMError, f"{subject}: the model server at {base} {what}"
+            wait = retry_after(err.response.headers)
+            if wait is not None and not self.backoff.honours(wait):
+                what += f"; it asked to wait {wait:.0f} s, longer than brief waits"
+            return CallError, (
+                f"{subject}: the model server at {base} {what}{after}. {again}, "
+                "or lower --concurrency."
             )
-        else:
-            text = f"{subject}: {err}"
-        return LLMError(self._scrub(text))
+        return LLMError, f"{subject}: {err}"
 
     def _scrub(self, text: str) -> str:
         key = self.client.api_key
@@ -261,6 +335,27 @@ def _response_format(mode: str, name: str, schema: dict[str, Any]) -> dict[str, 
 def _refuses_format(err: openai.BadRequestError) -> bool:
     text = f"{err.message} {err.body}".lower()
     return any(word in text for word in ("response_format", "json_schema", "schema"))
+
+
+def _refused(err: openai.APIConnectionError) -> bool:
+    """Whether the connection could not be opened at all (nothing listens there):
+    the cause is the HTTP library's ConnectError (httpx or the httpx2 fork the
+    openai client ships with)."""
+    return any(type(cause).__name__ == "ConnectError" for cause in _causes(err))
+
+
+def _causes(err: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    cause = err.__cause__ or err.__context__
+    while cause is not None and len(chain) < 5:
+        chain.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    return chain
+
+
+def _cause(err: openai.APIConnectionError) -> str:
+    causes = _causes(err)
+    return str(causes[-1]) if causes and str(causes[-1]) else str(err)
 
 
 def _strip_fences(content: str) -> str:

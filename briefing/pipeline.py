@@ -27,7 +27,7 @@ import tiktoken
 
 from briefing import chunking, clustering
 from briefing.config import Config
-from briefing.errors import ConfigError, InputError, OutputError
+from briefing.errors import CallError, ConfigError, InputError
 from briefing.grounding import Checker, SourceText
 from briefing.llm import LLM
 from briefing.models import (
@@ -170,7 +170,7 @@ class Pipeline:
             subject = f"{doc.article.path} (passage {chunk.index + 1} of {len(doc.chunks)})"
             try:
                 notes = self.llm.ask("map", messages, ChunkNotes, subject=subject)
-            except OutputError as err:
+            except CallError as err:
                 doc.failed = str(err)
                 return None
             finally:
@@ -207,16 +207,16 @@ class Pipeline:
             self.encoding, self.prompts.render("story", sources=sources, notes="", guide=guide)
         )
         budget = self.config.context_window - self.config.max_output_tokens - _MARGIN - overhead
-        blocks = self._merge_until(blocks, budget, subject=docs[0].article.path)
-        messages = self.prompts.render(
-            "story", sources=sources, notes="\n\n".join(blocks), guide=guide
-        )
         subject = "story of " + ", ".join(d.article.path for d in docs)
         try:
+            blocks = self._merge_until(blocks, budget, subject=docs[0].article.path)
+            messages = self.prompts.render(
+                "story", sources=sources, notes="\n\n".join(blocks), guide=guide
+            )
             draft = self.llm.ask("story", messages, StoryDraft, subject=subject)
-        except OutputError as err:
-            # One story the model cannot write does not cost the others: its
-            # articles are reported as left out.
+        except CallError as err:
+            # One story the model cannot write (or whose notes cannot be merged)
+            # does not cost the others: its articles are reported as left out.
             for doc in docs:
                 doc.failed = str(err)
             return None

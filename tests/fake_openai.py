@@ -12,15 +12,23 @@ model would, with plain rules, so its answers are grounded in the articles:
 
 Tests steer it: ``script`` is a list of replies used before the rules (a dict is
 sent as the JSON answer, a ``Reply`` gives full control: status, headers, raw
-body), and ``refuse_json_schema`` makes it answer 400 to ``json_schema`` like
-llama-cpp-python does. Every request body is kept in ``requests``.
+body, a delay before answering, or a connection reset instead of an answer), and
+``refuse_json_schema`` makes it answer 400 to ``json_schema`` like
+llama-cpp-python does. Every request body is kept in ``requests`` and the time it
+arrived (``time.monotonic``) in ``times``. ``hold_after = K`` keeps every request
+after the first K waiting, unanswered, until ``release`` is set (a server that
+stops answering halfway through a run). ``when[TEXT] = reply`` answers ``reply``
+to every request whose messages contain TEXT (a fault that follows one article).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import socket
+import struct
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -38,11 +46,17 @@ class Reply:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     finish_reason: str = "stop"
+    delay: float = 0.0  # seconds to wait before answering
+    reset: bool = False  # close the connection with a TCP reset instead of answering
 
 
 class FakeServer:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
+        self.times: list[float] = []
+        self.hold_after: int | None = None
+        self.release = threading.Event()
+        self.when: dict[str, Reply] = {}
         self.script: list[dict[str, Any] | Reply | None] = []  # None: answer by the rules
         self.refuse_json_schema = False
         self.lock = threading.Lock()
@@ -59,6 +73,7 @@ class FakeServer:
         return self
 
     def stop(self) -> None:
+        self.release.set()
         self.httpd.shutdown()
         self.httpd.server_close()
 
@@ -72,9 +87,18 @@ class FakeServer:
         fmt = request.get("response_format") or {}
         with self.lock:
             self.requests.append(request)
+            self.times.append(time.monotonic())
+            held = self.hold_after is not None and len(self.requests) > self.hold_after
+        if held:
+            self.release.wait()
+        with self.lock:
             if self.refuse_json_schema and fmt.get("type") == "json_schema":
                 message = "response_format json_schema not supported"
                 return Reply(400, {"error": {"message": message}})
+            text = json.dumps(request.get("messages"), ensure_ascii=False)
+            marked = next((r for mark, r in self.when.items() if mark in text), None)
+            if marked is not None:
+                return marked
             scripted = self.script.pop(0) if self.script else None
         if isinstance(scripted, Reply):
             return scripted
@@ -114,6 +138,15 @@ class FakeServer:
                 self._send(server.answer(request))
 
             def _send(self, reply: Reply) -> None:
+                if reply.delay:
+                    time.sleep(reply.delay)
+                if reply.reset:
+                    # SO_LINGER with a zero timeout: close() sends RST, not FIN.
+                    linger = struct.pack("ii", 1, 0)
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+                    self.connection.close()
+                    self.close_connection = True
+                    return
                 body = reply.body if isinstance(reply.body, bytes) else json.dumps(reply.body)
                 data = body.encode() if isinstance(body, str) else body
                 self.send_response(reply.status)
@@ -121,8 +154,11 @@ class FakeServer:
                 self.send_header("content-length", str(len(data)))
                 for key, value in reply.headers.items():
                     self.send_header(key, value)
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:  # the client gave up waiting (a timeout test)
+                    self.close_connection = True
 
         return Handler
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +12,9 @@ import pytest
 from fake_openai import FakeServer, Reply, completion
 from pydantic import BaseModel, Field
 
+from briefing.backoff import Backoff
 from briefing.cache import Cache
-from briefing.errors import LLMError, OutputError
+from briefing.errors import CallError, LLMError, OutputError
 from briefing.llm import LLM, make_client, strict_schema
 from briefing.models import ChunkNotes, StoryDraft
 
@@ -29,7 +31,10 @@ GOOD = {"answer": "yes", "confidence": 90}
 
 
 def llm_for(server: FakeServer, **kwargs: Any) -> LLM:
-    client = make_client(server.base_url, kwargs.pop("api_key", None), max_retries=0)
+    client = make_client(
+        server.base_url, kwargs.pop("api_key", None), timeout=kwargs.pop("timeout", 30.0)
+    )
+    kwargs.setdefault("backoff", Backoff(0))  # no retries unless a test asks for them
     return LLM(client, "fake-model", **kwargs)
 
 
@@ -152,3 +157,147 @@ def test_server_errors_are_one_clear_line(
         llm_for(fake_server, api_key=secret).ask("test", MESSAGES, Verdict, subject="a")
     assert secret not in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+# --- Faults: a server that misbehaves ----------------------------------------------------------
+
+FIRST = 0.05  # the tests' first backoff pause, in seconds (brief's is 0.5)
+
+
+def _good() -> Reply:
+    return Reply(body=completion({"messages": MESSAGES}, json.dumps(GOOD)))
+
+
+# Passing faults, retried with backoff: (reply, what the final error says).
+TRANSIENT: dict[str, tuple[Reply, str]] = {
+    "429 with Retry-After": (
+        Reply(429, {"error": {"message": "slow down"}}, {"Retry-After": "1"}),
+        r"rate limit",
+    ),
+    "429 without Retry-After": (Reply(429, {"error": {"message": "slow down"}}), r"rate limit"),
+    "500": (Reply(500, {"error": {"message": "boom"}}), r"answered 500: .*boom"),
+    "503": (Reply(503, {"error": {"message": "overloaded"}}), r"answered 503"),
+    "connection reset": (Reply(reset=True), r"connection .* was lost .*reset"),
+    "slower than the timeout": (Reply(delay=1.5, body={}), r"did not answer in time"),
+    "malformed JSON body": (Reply(body=b'{"id": "x", "choices": [{"mess'), r"not JSON"),
+}
+
+
+@pytest.mark.parametrize("fault", TRANSIENT)
+def test_passing_fault_is_retried_with_backoff(fake_server: FakeServer, fault: str) -> None:
+    reply, _ = TRANSIENT[fault]
+    fake_server.script += [reply, reply, _good()]
+    llm = llm_for(fake_server, backoff=Backoff(3, first=FIRST), timeout=0.5)
+    assert llm.ask("test", MESSAGES, Verdict, subject="a.txt") == Verdict(**GOOD)
+    assert len(fake_server.requests) == 3
+    gaps = [b - a for a, b in zip(fake_server.times, fake_server.times[1:], strict=False)]
+    waited = float(reply.headers.get("Retry-After", 0))
+    # Each pause is at least the server's Retry-After, else the backoff (jitter cuts
+    # at most a quarter), and the second pause is the longer one.
+    assert gaps[0] >= max(waited, 0.75 * FIRST)
+    assert gaps[1] >= max(waited, 0.75 * 2 * FIRST)
+
+
+@pytest.mark.parametrize("fault", TRANSIENT)
+def test_lasting_fault_fails_the_call_naming_article_and_cause(
+    fake_server: FakeServer, fault: str
+) -> None:
+    reply, cause = TRANSIENT[fault]
+    if "Retry-After" in reply.headers:  # do not wait seconds per try here
+        reply = Reply(reply.status, reply.body, {"retry-after-ms": "20"})
+    fake_server.when["Hi?"] = reply
+    llm = llm_for(fake_server, backoff=Backoff(2, first=FIRST), timeout=0.5)
+    with pytest.raises(CallError, match=r"^inbox/b\.txt: .*" + cause) as caught:
+        llm.ask("test", MESSAGES, Verdict, subject="inbox/b.txt")
+    assert "after 3 tries" in str(caught.value)
+    assert len(fake_server.requests) == 3  # bounded: one try and two retries
+    assert "\n" not in str(caught.value)
+
+
+def test_retry_after_over_the_limit_fails_at_once(fake_server: FakeServer) -> None:
+    fake_server.when["Hi?"] = Reply(429, {"error": {"message": "quota"}}, {"Retry-After": "86400"})
+    llm = llm_for(fake_server, backoff=Backoff(3, first=FIRST))
+    with pytest.raises(CallError, match=r"asked to wait 86400 s, longer than brief waits"):
+        llm.ask("test", MESSAGES, Verdict, subject="a.txt")
+    assert len(fake_server.requests) == 1
+
+
+# Answers that arrive but are not usable: re-asked once, then an OutputError.
+BAD_OUTPUT: dict[str, tuple[Reply, str]] = {
+    "JSON breaking the schema": (
+        Reply(body=completion({"messages": MESSAGES}, '{"answer": "yes", "confidence": 250}')),
+        r"confidence: Input should be less than or equal to 100",
+    ),
+    "finish_reason length": (
+        Reply(body=completion({"messages": MESSAGES}, '{"answer": "ye', finish="length")),
+        r"cut off",
+    ),
+    "empty content": (Reply(body=completion({"messages": MESSAGES}, "")), r"Field required"),
+    "refusal": (
+        Reply(
+            body={
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {
+                            "role": "assistant",
+                            "content": None,
+                            "refusal": "I can't help with that.",
+                        },
+                        "finish_reason": "stop",
+                    }
+                ]
+            }
+        ),
+        r"the model refused to answer \(I can't help with that\.\)",
+    ),
+}
+
+
+@pytest.mark.parametrize("fault", BAD_OUTPUT)
+def test_bad_answer_is_reasked_once_and_then_named(fake_server: FakeServer, fault: str) -> None:
+    reply, cause = BAD_OUTPUT[fault]
+    fake_server.script += [reply, _good()]
+    llm = llm_for(fake_server, backoff=Backoff(3, first=FIRST))
+    assert llm.ask("test", MESSAGES, Verdict, subject="a.txt") == Verdict(**GOOD)
+    assert len(fake_server.requests) == 2
+    fake_server.script += [reply, reply, _good()]
+    with pytest.raises(OutputError, match=r"^inbox/b\.txt: .*Verdict.*" + cause):
+        llm.ask(
+            "test", [*MESSAGES, {"role": "user", "content": "2"}], Verdict, subject="inbox/b.txt"
+        )
+    assert len(fake_server.requests) == 4  # one re-ask, not more
+    assert fake_server.script == [_good()]
+
+
+def test_one_retry_after_pauses_every_call_in_flight(fake_server: FakeServer) -> None:
+    """Four calls at once; the first answer is a 429 with Retry-After: 1. The three
+    other calls were already sent and are answered (slowly); every request sent
+    after the 429 arrived, new calls and the retry alike, waits out the second."""
+    fake_server.script.append(Reply(429, {"error": {"message": "busy"}}, {"Retry-After": "1"}))
+    fake_server.script += [
+        Reply(delay=0.5, body=completion({"messages": MESSAGES}, json.dumps(GOOD)))
+    ] * 3
+    fake_server.script += [_good()] * 5
+    llm = llm_for(fake_server, backoff=Backoff(3, first=FIRST))
+
+    def ask(n: int) -> Verdict:
+        question = [*MESSAGES[:1], {"role": "user", "content": f"Question {n}?"}]
+        return llm.ask("test", question, Verdict, subject=f"{n}.txt")
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(ask, range(8)))
+    assert answers == [Verdict(**GOOD)] * 8
+    times = fake_server.times
+    assert len(times) == 9  # eight calls and one retry
+    refused_at = times[0]
+    later = [t - refused_at for t in times[4:]]
+    assert min(later) >= 1.0, later
+
+
+def test_unreachable_server_fails_the_run_after_its_retries() -> None:
+    client = make_client(f"http://127.0.0.1:{_closed_port()}/v1", None)
+    llm = LLM(client, "m", backoff=Backoff(2, first=0.01))
+    with pytest.raises(LLMError, match=r"cannot reach the model server") as caught:
+        llm.ask("test", MESSAGES, Verdict, subject="a")
+    assert not isinstance(caught.value, CallError)  # not one article's fault: the run stops

@@ -10,6 +10,7 @@ from conftest import EXAMPLES, SEEDS
 from fake_openai import FakeServer, Reply, completion
 
 from briefing import chunking, ingest
+from briefing.backoff import Backoff
 from briefing.config import Config
 from briefing.errors import ConfigError, InputError
 from briefing.llm import LLM, make_client
@@ -261,3 +262,38 @@ def test_an_actor_two_sources_name_survives_the_reduce(fake_server: FakeServer) 
         "Warns NATO.",
     )
     assert putin.cites and putin.cites[0].startswith("1.")
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        Reply(500, {"error": {"message": "boom"}}),
+        Reply(429, {"error": {"message": "slow down"}}, {"retry-after-ms": "10"}),
+        Reply(reset=True),
+        Reply(body=b"<html>gateway</html>"),
+    ],
+    ids=["500", "429", "reset", "garbled"],
+)
+def test_an_article_whose_calls_keep_failing_is_named_and_the_rest_briefed(
+    fake_server: FakeServer, tmp_path: Path, fault: Reply
+) -> None:
+    (tmp_path / "a.txt").write_text(
+        "Harbour strike spreads\n\nDockers in Eldham struck again on Monday, the union said."
+    )
+    (tmp_path / "b.txt").write_text(
+        "Chess club wins cup\n\nThe Eldham chess club won the regional cup on Sunday."
+    )
+    articles, _ = ingest.read_folder(tmp_path)
+    fake_server.when["chess club won"] = fault  # every try of b.txt's map call
+    config = Config.model_validate({"base_url": fake_server.base_url, "concurrency": 2})
+    client = make_client(fake_server.base_url, None, timeout=5)
+    llm = LLM(client, "fake-model", backoff=Backoff(2, first=0.01))
+    briefing = Pipeline(llm, Prompts(), chunking.load_encoding(), config).run(articles, now=NOW)
+    [story] = briefing.stories
+    assert [briefing.sources[n - 1].path for n in story.sources] == ["a.txt"]
+    [problem] = briefing.problems
+    assert problem.path == "b.txt" and not problem.skipped
+    assert problem.reason.startswith("b.txt (passage 1 of 1): the ")
+    assert "model server at " + fake_server.base_url in problem.reason
+    assert "after 3 tries" in problem.reason
+    assert len([r for r in fake_server.requests if "chess club won" in str(r)]) == 3
