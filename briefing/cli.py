@@ -23,11 +23,19 @@ from rich.table import Table
 
 from briefing import weights
 from briefing.config import Config, load_config
-from briefing.errors import EXIT_FAILED, EXIT_PARTIAL, EXIT_USAGE, BriefError, ConfigError
+from briefing.errors import (
+    EXIT_BUSY,
+    EXIT_FAILED,
+    EXIT_PARTIAL,
+    EXIT_USAGE,
+    BriefError,
+    ConfigError,
+)
 from briefing.render import FORMATS
 
 if TYPE_CHECKING:  # the pipeline (and scikit-learn) load only for `brief make`
     from briefing import runner
+    from briefing import schedule as schedule_lib
 
 EXIT_CODES = f"""\b
 Exit codes:
@@ -35,6 +43,7 @@ Exit codes:
   {EXIT_FAILED}  the run failed (server, model, output or configuration)
   {EXIT_USAGE}  bad usage, missing folder, or no usable article
   {EXIT_PARTIAL}  partial: written, but some files or articles were left out
+  {EXIT_BUSY}  busy: another run of the same job is still going (brief run)
 """
 
 
@@ -213,6 +222,16 @@ def prompts_copy(folder: Path) -> None:
         click.echo(f"Edit them, then: brief make INBOX --prompts {folder}")
 
 
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+def show(file: Path) -> None:
+    """Print the briefing in FILE (a .json that `brief make` wrote) compactly."""
+    from briefing.show import show_file
+
+    with errors():
+        show_file(file, Console())
+
+
 # --- model commands (briefing.engine) ------------------------------------------------------
 
 _CACHE_HELP = (
@@ -351,6 +370,165 @@ def model_serve(
     except BriefError as err:
         click.echo(str(err), err=True)
         raise SystemExit(err.exit_code) from None
+
+
+# --- scheduled jobs (briefing.schedule, briefing.jobs) ---------------------------------------
+
+_crontab_option = click.option(
+    "--crontab",
+    "tabfile",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Manage this crontab file instead of your crontab (for tests and system crontabs).",
+)
+_config_option = click.option(
+    "--config", "config_file", type=click.Path(path_type=Path), help="Config file."
+)
+
+
+def _where(tabfile: Path | None) -> schedule_lib.Where:
+    from briefing import schedule as schedule_lib
+
+    units = Path(platformdirs.user_config_dir("systemd")) / "user"
+    return schedule_lib.Where(tabfile=tabfile, systemd_dir=units)
+
+
+def _state_dir() -> Path:
+    return Path(platformdirs.user_state_dir("brief")) / "jobs"
+
+
+@cli.group()
+def schedule() -> None:
+    """Scheduled jobs: a briefing every morning from a folder that fills up."""
+
+
+@schedule.command("add")
+@click.argument("name")
+@click.option(
+    "--input",
+    "input_dir",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The folder articles arrive in.",
+)
+@click.option("--at", "at", required=True, help="Time of day, HH:MM (local time).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    help="Where the briefings go [~/.local/share/brief/briefings/NAME].",
+)
+@click.option("--email", multiple=True, help="Send each briefing to this address (repeatable).")
+@click.option("--systemd", is_flag=True, help="Write a systemd user timer instead of a cron line.")
+@_config_option
+@_crontab_option
+def schedule_add(
+    name: str,
+    input_dir: Path,
+    at: str,
+    out_dir: Path | None,
+    email: tuple[str, ...],
+    systemd: bool,
+    config_file: Path | None,
+    tabfile: Path | None,
+) -> None:
+    """Add job NAME (or replace it): brief INPUT every day at AT."""
+    from briefing import schedule as schedule_lib
+
+    with errors():
+        out = out_dir or Path(platformdirs.user_data_dir("brief")) / "briefings" / name
+        job = schedule_lib.make_job(
+            name, input=input_dir, at=at, out=out, email=email, systemd=systemd
+        )
+        notes = schedule_lib.add(
+            job,
+            config_path=config_path(config_file),
+            base_command=[sys.executable, "-m", "briefing"],
+            where=_where(tabfile),
+        )
+        for note in notes:
+            click.echo(note)
+
+
+@schedule.command("list")
+@_config_option
+@_crontab_option
+def schedule_list(config_file: Path | None, tabfile: Path | None) -> None:
+    """Show the jobs with their next run time and last result."""
+    from briefing import jobs
+    from briefing import schedule as schedule_lib
+
+    with errors():
+        infos = schedule_lib.list_jobs(
+            config_path=config_path(config_file),
+            where=_where(tabfile),
+            now=dt.datetime.now().astimezone(),
+            last=lambda name: jobs.last_result(_state_dir(), name),
+        )
+        if not infos:
+            click.echo("No jobs. Add one: brief schedule add morning --input FOLDER --at 07:00")
+            return
+        table = Table(title="brief jobs")
+        for column in ("job", "at", "next run", "scheduler", "input", "out", "last result"):
+            table.add_column(column)
+        for info in infos:
+            job = info.job
+            installed = job.scheduler if info.installed else f"{job.scheduler} (NOT installed)"
+            table.add_row(
+                job.name,
+                job.at,
+                f"{info.next_run:%Y-%m-%d %H:%M}",
+                installed,
+                str(job.input),
+                str(job.out),
+                info.last or "never ran",
+            )
+        Console(width=200).print(table)
+
+
+@schedule.command("remove")
+@click.argument("name")
+@_config_option
+@_crontab_option
+def schedule_remove(name: str, config_file: Path | None, tabfile: Path | None) -> None:
+    """Remove job NAME from the config file and the scheduler (its briefings stay)."""
+    from briefing import schedule as schedule_lib
+
+    with errors():
+        for note in schedule_lib.remove(
+            name, config_path=config_path(config_file), where=_where(tabfile)
+        ):
+            click.echo(note)
+
+
+@cli.command("run", epilog=EXIT_CODES)
+@click.argument("name")
+@click.option("--since", help="Brief files changed in this span (24h, 90m, 2d) instead.")
+@_config_option
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing unless something fails.")
+def run_job(name: str, since: str | None, config_file: Path | None, quiet: bool) -> None:
+    """Run job NAME once: brief what is new since its last good run.
+
+    This is what the scheduler calls. With nothing new it writes nothing and exits 0.
+    """
+    from briefing import jobs
+
+    with errors():
+        result = jobs.run_job(
+            name,
+            config_path=config_path(config_file),
+            env=os.environ,
+            now=lambda: dt.datetime.now().astimezone(),
+            state_dir=_state_dir(),
+            cache_dir=cache_dir,
+            since=since,
+        )
+        if not quiet:
+            click.echo(f"brief: {name}: {result.message}")
+        if result.briefing is not None:
+            for problem in result.briefing.problems:
+                if not problem.skipped:
+                    click.echo(f"brief: left out {problem.path}: {problem.reason}", err=True)
+        sys.exit(result.exit_code)
 
 
 def main() -> None:

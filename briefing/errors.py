@@ -11,6 +11,7 @@ Exit codes (also in ``brief --help``):
 * 1: the run failed (server, model, output or configuration problem).
 * 2: bad usage: a wrong option, a missing folder, no usable article.
 * 3: partial: the briefing was written, but some files or articles were left out.
+* 4: busy: another run of the same scheduled job is still going; this one did nothing.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_PARTIAL = 3
+EXIT_BUSY = 4
 
 
 class BriefError(Exception):
@@ -61,3 +63,17 @@ class EngineError(BriefError):
 
 class RenderError(BriefError):
     """A briefing could not be rendered or written."""
+
+
+class JobError(BriefError):
+    """A scheduled job is unknown, badly configured, or could not be (un)installed."""
+
+
+class BusyError(JobError):
+    """Another run of the same job holds its lock."""
+
+    exit_code = EXIT_BUSY
+
+
+class MailError(BriefError):
+    """The briefing could not be sent by email (settings, server, login)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from briefing.cache import Cache
 from briefing.config import Config
 from briefing.errors import EXIT_OK, EXIT_PARTIAL, ConfigError
 from briefing.llm import LLM, make_client
-from briefing.models import Briefing, ChunkNotes, StoryDraft
+from briefing.models import Article, Briefing, ChunkNotes, Problem, StoryDraft
 from briefing.pipeline import Pipeline, Progress, count_messages, map_messages, prepare
 from briefing.prompts import Prompts, field_guide
 
@@ -82,6 +82,33 @@ def make(
 ) -> Result:
     """Brief the articles in ``folder``; write the files to ``config.out_dir``."""
     articles, problems = ingest.read_folder(folder, exclude=config.out_dir)
+    briefing = brief(
+        articles,
+        problems,
+        config,
+        now=now,
+        cache_dir=cache_dir,
+        use_cache=use_cache,
+        progress=progress,
+        http_client=http_client,
+    )
+    stem = now.date().isoformat()
+    files = render.write_briefing(briefing, config.out_dir, stem, config.formats)
+    return Result(briefing, files)
+
+
+def brief(
+    articles: Sequence[Article],
+    problems: Sequence[Problem],
+    config: Config,
+    *,
+    now: dt.datetime,
+    cache_dir: Path,
+    use_cache: bool = True,
+    progress: Progress | None = None,
+    http_client: Any = None,
+) -> Briefing:
+    """Brief ``articles`` (already read) on the configured model; writes no file."""
     prompts = Prompts(config.prompts_dir)
     encoding = chunking.load_encoding(config.encoding)
     cache = Cache(cache_dir / "answers.sqlite3") if use_cache else None
@@ -99,13 +126,10 @@ def make(
             )
             run_config = config.model_copy(update={"concurrency": concurrency})
             pipeline = Pipeline(llm, prompts, encoding, run_config, progress)
-            briefing = pipeline.run(articles, problems, now=now)
+            return pipeline.run(articles, problems, now=now)
     finally:
         if cache is not None:
             cache.close()
-    stem = now.date().isoformat()
-    files = render.write_briefing(briefing, config.out_dir, stem, config.formats)
-    return Result(briefing, files)
 
 
 @contextlib.contextmanager

@@ -1,0 +1,177 @@
+"""The output folder of a scheduled job: dated briefings, ``latest.html`` and an index.
+
+Each run's briefing goes to ``OUT/YYYY-MM-DD.{md,html,json}``; a second run on the
+same day gets the time as a suffix (``YYYY-MM-DD-HHMM``, then ``-HHMMSS``), so no
+briefing is ever overwritten. After the briefing files, :func:`publish` updates
+
+* ``OUT/latest.html``: a copy of the newest HTML briefing (its links are in-page
+  anchors, so a copy works where a symlink might not);
+* ``OUT/index.json``: the archive's list of briefings (date, title, top lines, files),
+  the one record the index page is built from, so the page does not depend on which
+  formats were written;
+* ``OUT/index.html``: that list as a page, newest first.
+
+Every file is written with :func:`briefing.render.atomic_write`: a reader (or a
+crash) sees the old file or the whole new one. The index page is rendered by a
+Jinja2 template with autoescape on, because titles and top lines come from the
+model and the articles and are untrusted; links are built only from brief's own
+file names (:data:`STEM` below), never from that text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import importlib.resources
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import markupsafe
+from pydantic import BaseModel, Field, ValidationError
+
+from briefing import render
+from briefing.errors import RenderError
+from briefing.models import Briefing
+
+INDEX_JSON = "index.json"
+INDEX_HTML = "index.html"
+LATEST_HTML = "latest.html"
+# The names publish gives briefings: a date, then optionally a time of day (and a counter).
+STEM = re.compile(r"\d{4}-\d{2}-\d{2}(?:-\d{4}(?:\d{2})?(?:-\d+)?)?")
+
+
+class Entry(BaseModel):
+    """One briefing of the archive."""
+
+    stem: str = Field(description="File name without extension, e.g. 2026-11-22.")
+    date: dt.date
+    generated_at: dt.datetime
+    title: str
+    top_lines: list[str] = Field(default_factory=list)
+    stories: int = 0
+    sources: int = 0
+    files: list[str] = Field(default_factory=list, description="Names of the files written.")
+
+
+class Archive(BaseModel):
+    briefings: list[Entry] = Field(default_factory=list)
+
+
+def pick_stem(out_dir: Path, now: dt.datetime) -> str:
+    """The first free name for a briefing made at ``now``: the date, else date and time."""
+    day = now.date().isoformat()
+
+    def taken(stem: str) -> bool:
+        return any((out_dir / f"{stem}.{fmt}").exists() for fmt in render.FORMATS)
+
+    for stem in (day, f"{day}-{now:%H%M}", f"{day}-{now:%H%M%S}"):
+        if not taken(stem):
+            return stem
+    count = 2
+    while taken(f"{day}-{now:%H%M%S}-{count}"):
+        count += 1
+    return f"{day}-{now:%H%M%S}-{count}"
+
+
+def load(out_dir: Path) -> Archive:
+    """The archive record of ``out_dir``; empty if there is none yet."""
+    path = out_dir / INDEX_JSON
+    try:
+        return Archive.model_validate_json(path.read_bytes())
+    except FileNotFoundError:
+        return Archive()
+    except (OSError, ValidationError) as err:
+        raise RenderError(
+            f"{path} is unreadable or damaged ({err.__class__.__name__}); move it away and "
+            "brief will start a new archive list (the briefings themselves are kept)."
+        ) from err
+
+
+def publish(
+    briefing: Briefing, out_dir: Path, *, now: dt.datetime, formats: Sequence[str]
+) -> list[Path]:
+    """Write ``briefing`` under a free dated name and update latest.html and the index.
+
+    Returns every path written. Files are written in that order, each atomically, so a
+    failure leaves the older briefings and pages as they were.
+    """
+    stem = pick_stem(out_dir, now)
+    files = render.write_briefing(briefing, out_dir, stem, formats)
+    archive = load(out_dir)
+    archive.briefings = [e for e in archive.briefings if e.stem != stem]
+    archive.briefings.append(
+        Entry(
+            stem=stem,
+            date=briefing.date,
+            generated_at=briefing.generated_at,
+            title=briefing.title,
+            top_lines=[line.text for line in briefing.top_lines],
+            stories=len(briefing.stories),
+            sources=len(briefing.sources),
+            files=[path.name for path in files],
+        )
+    )
+    written = list(files)
+    if "html" in formats:
+        render.atomic_write(out_dir / LATEST_HTML, render.to_html(briefing))
+        written.append(out_dir / LATEST_HTML)
+    render.atomic_write(out_dir / INDEX_JSON, archive.model_dump_json(indent=2))
+    render.atomic_write(out_dir / INDEX_HTML, to_index_html(archive, title=f"{out_dir.name}"))
+    return [*written, out_dir / INDEX_JSON, out_dir / INDEX_HTML]
+
+
+def to_index_html(archive: Archive, *, title: str) -> str:
+    """The archive as an HTML page, newest briefing first."""
+    entries = []
+    for entry in sorted(archive.briefings, key=lambda e: e.generated_at, reverse=True):
+        link = _link(entry)
+        label = entry.date.isoformat()
+        if entry.stem != label:
+            label += f" {entry.generated_at:%H:%M}"
+        entries.append({**entry.model_dump(), "link": link, "label": label})
+    has_latest = any(e.stem and f"{e.stem}.html" in e.files for e in archive.briefings)
+    return _template().render(
+        title=f"Briefings: {title}" if title else "Briefings", entries=entries, latest=has_latest
+    )
+
+
+def _link(entry: Entry) -> str | None:
+    """The briefing file to link to (HTML first), only for names brief itself gives."""
+    if not STEM.fullmatch(entry.stem):
+        return None
+    for ext in ("html", "md", "json"):
+        name = f"{entry.stem}.{ext}"
+        if name in entry.files:
+            return name
+    return None
+
+
+def _finalize(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, str) and not isinstance(value, markupsafe.Markup):
+        return render.clean(value)
+    return value
+
+
+@functools.cache
+def _template() -> jinja2.Template:
+    env = jinja2.Environment(
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        finalize=_finalize,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    source = importlib.resources.files("briefing").joinpath("templates", "index.html.j2")
+    try:
+        return env.from_string(source.read_text(encoding="utf-8"))
+    except (OSError, jinja2.TemplateError) as e:
+        raise RenderError(
+            f"the template briefing/templates/index.html.j2 could not be loaded ({e}); "
+            "reinstall brief"
+        ) from e

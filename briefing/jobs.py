@@ -1,0 +1,251 @@
+"""Running a scheduled job: incremental, locked, logged, and safe to fail.
+
+``brief run JOB`` (:func:`run_job`) briefs the articles of the job's folder that are
+new or changed since the job's last successful run, or, with ``since``, those whose
+files changed in that window. Articles are told apart by content hash
+(:func:`briefing.ingest.article_id`), so an edited article counts as new and a
+renamed one does not.
+
+Each job has a folder in the state directory::
+
+    STATE/NAME/state.json   the hashes already briefed, the last success
+    STATE/NAME/run.log      one line per run: time, result, what happened
+    STATE/NAME/lock         held while the job runs (filelock)
+
+The order of a run is what makes it safe to fail: read, brief, write the outputs
+(:func:`briefing.archive.publish`), send the email, and only then advance
+``state.json``. A run that fails anywhere before that leaves the state as it was,
+so the next run tries the same articles again, and the model's answers it already
+had come from the answer cache (:mod:`briefing.cache`) instead of being paid twice.
+A second run of the same job while one holds the lock does nothing and exits with
+:data:`briefing.errors.EXIT_BUSY`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import filelock
+from pydantic import BaseModel, Field, ValidationError
+
+from briefing import archive, ingest, mail, render, runner
+from briefing.config import load_config, read_config_file
+from briefing.errors import EXIT_OK, EXIT_PARTIAL, BriefError, BusyError, JobError
+from briefing.models import Article, Briefing, Problem
+from briefing.schedule import Job, get_job
+
+SINCE = re.compile(r"\s*(\d+)\s*([mhdw])\s*")
+UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+class JobState(BaseModel):
+    """What a job has done: advanced only after a run's outputs are written."""
+
+    seen: dict[str, str] = Field(
+        default_factory=dict, description="Content hash -> path of every article briefed."
+    )
+    reported: dict[str, str] = Field(
+        default_factory=dict, description="Path -> reason of files already reported unusable."
+    )
+    last_success: dt.datetime | None = None
+    last_briefing: str | None = None
+
+
+@dataclass
+class RunResult:
+    job: str
+    status: str  # "ok", "partial" or "nothing new"
+    message: str
+    briefing: Briefing | None = None
+    files: list[Path] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_PARTIAL if self.status == "partial" else EXIT_OK
+
+
+def parse_since(text: str) -> dt.timedelta:
+    """``24h``, ``90m``, ``2d``, ``1w`` as a time span."""
+    match = SINCE.fullmatch(text)
+    if not match or int(match[1]) == 0:
+        raise JobError(f"--since {text!r}: give a span like 24h, 90m, 2d or 1w.")
+    return dt.timedelta(**{UNITS[match[2]]: int(match[1])})
+
+
+# --- state and log --------------------------------------------------------------------------
+
+
+def job_dir(state_dir: Path, name: str) -> Path:
+    return state_dir / name
+
+
+def load_state(state_dir: Path, name: str) -> JobState:
+    path = job_dir(state_dir, name) / "state.json"
+    try:
+        return JobState.model_validate_json(path.read_bytes())
+    except FileNotFoundError:
+        return JobState()
+    except (OSError, ValidationError) as err:
+        raise JobError(
+            f"{path} is unreadable or damaged ({err.__class__.__name__}). Move it away: the "
+            "next run then briefs every article in the folder again."
+        ) from err
+
+
+def _save_state(state_dir: Path, name: str, state: JobState) -> None:
+    render.atomic_write(job_dir(state_dir, name) / "state.json", state.model_dump_json(indent=2))
+
+
+def _log(state_dir: Path, name: str, now: dt.datetime, status: str, message: str) -> None:
+    line = f"{now.isoformat(timespec='seconds')} {status}: {' '.join(message.split())}\n"
+    try:
+        with (job_dir(state_dir, name) / "run.log").open("a", encoding="utf-8") as handle:
+            handle.write(line)
+    except OSError:
+        pass  # a log that cannot be written must not fail the run it reports on
+
+
+def last_result(state_dir: Path, name: str) -> str | None:
+    """The last line of the job's log, or None if it never ran."""
+    path = job_dir(state_dir, name) / "run.log"
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    return lines[-1] if lines else None
+
+
+# --- the run --------------------------------------------------------------------------------
+
+
+def run_job(
+    name: str,
+    *,
+    config_path: Path,
+    env: Mapping[str, str],
+    now: Callable[[], dt.datetime],
+    state_dir: Path,
+    cache_dir: Callable[[Any], Path],
+    since: str | None = None,
+    smtp_context: Any = None,
+    http_client: Any = None,
+) -> RunResult:
+    """Run job ``name`` of the config file once. ``cache_dir(config)`` says where the
+    answer cache is; ``now()`` is the clock."""
+    job = get_job(config_path, name)
+    config = load_config({"out_dir": job.out}, env, config_path)
+    window = parse_since(since) if since else None
+    smtp = None
+    if job.email:  # checked before the lock and any model call
+        smtp = mail.load_settings(read_config_file(config_path).get("smtp"), env)
+    folder = job_dir(state_dir, name)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise JobError(f"cannot create the job folder {folder}: {err.strerror}.") from err
+    lock = filelock.FileLock(folder / "lock", timeout=0)
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        message = (
+            f"job '{name}' is already running (lock {folder / 'lock'}); this run did nothing. "
+            "Wait for the other run to finish."
+        )
+        _log(state_dir, name, now(), "busy", message)
+        raise BusyError(message) from None
+    try:
+        started = now()
+        try:
+            result = _run(
+                job,
+                config,
+                started,
+                state_dir,
+                window,
+                cache_dir(config),
+                smtp,
+                smtp_context,
+                http_client,
+            )
+        except BriefError as err:
+            _log(state_dir, name, started, "failed", f"{err} (state kept; the next run retries)")
+            raise
+        _log(state_dir, name, started, result.status, result.message)
+        return result
+    finally:
+        lock.release()
+
+
+def _run(
+    job: Job,
+    config: Any,
+    now: dt.datetime,
+    state_dir: Path,
+    window: dt.timedelta | None,
+    cache_dir: Path,
+    smtp: mail.SmtpSettings | None,
+    smtp_context: Any,
+    http_client: Any,
+) -> RunResult:
+    state = load_state(state_dir, job.name)
+    articles, problems = _read(job, config.out_dir)
+    if window is not None:
+        new = [a for a in articles if _changed_within(job.input / a.path, now - window)]
+    else:
+        new = [a for a in articles if a.id not in state.seen]
+    fresh_problems = [p for p in problems if state.reported.get(p.path) != p.reason]
+    if not new:
+        what = f"in the last {since_text(window)}" if window else "since the last run"
+        return RunResult(job.name, "nothing new", f"nothing new in {job.input} {what}.")
+    briefing = runner.brief(
+        new, fresh_problems, config, now=now, cache_dir=cache_dir, http_client=http_client
+    )
+    files = archive.publish(briefing, config.out_dir, now=now, formats=config.formats)
+    if smtp is not None:
+        mail.send(briefing, job.email, smtp, context=smtp_context)
+    failed = {p.path for p in briefing.problems if not p.skipped}
+    for article in new:
+        if article.path not in failed:
+            state.seen[article.id] = article.path
+    state.reported.update({p.path: p.reason for p in fresh_problems})
+    state.last_success = now
+    state.last_briefing = files[0].stem
+    _save_state(state_dir, job.name, state)
+    status = "partial" if failed else "ok"
+    stories = len(briefing.stories)
+    message = (
+        f"{len(new) - len(failed & {a.path for a in new})} new or changed articles in "
+        f"{stories} {'story' if stories == 1 else 'stories'}; wrote {files[0].with_suffix('')}"
+        f".{{{','.join(p.suffix[1:] for p in files if p.stem == files[0].stem)}}}"
+        + (f"; emailed {', '.join(job.email)}" if smtp is not None else "")
+        + (f"; left out {len(failed)} (retried next run)" if failed else "")
+    )
+    return RunResult(job.name, status, message, briefing, files)
+
+
+def _read(job: Job, out_dir: Path) -> tuple[list[Article], list[Problem]]:
+    """Every usable article of the job's folder (none is fine: nothing new)."""
+    articles: list[Article] = []
+    problems: list[Problem] = []
+    for item in ingest.iter_folder(job.input, exclude=out_dir):
+        (articles if isinstance(item, Article) else problems).append(item)  # type: ignore[arg-type]
+    return articles, problems
+
+
+def _changed_within(path: Path, start: dt.datetime) -> bool:
+    try:
+        changed = os.stat(path).st_mtime
+    except OSError:
+        return False
+    return changed >= start.timestamp()
+
+
+def since_text(window: dt.timedelta) -> str:
+    hours = window.total_seconds() / 3600
+    return f"{hours:g}h" if hours >= 1 else f"{window.total_seconds() / 60:g}m"
