@@ -9,6 +9,10 @@ What is checked, for each story the model wrote:
 * quotes and framing wordings: the words must occur in a cited article, after
   normalising whitespace, quote marks, dashes and case; a quote found in another
   source of the story is re-attributed to that source;
+* who said it: a quote must stand in quotation marks in a source, and the source
+  must not give those words to another actor of the story (the nearest actor named
+  outside quotation marks, in the quoting sentence or the sentences before it). A
+  quote the source gives to another actor moves to that actor when they have none;
 * risks, agreement points and timeline events: need a valid citation; without one,
   the sentence of the story's sources that shares most content words with the
   item must share at least :data:`SUPPORT` of them, and then becomes the citation.
@@ -33,6 +37,17 @@ _QUOTES = str.maketrans({c: '"' for c in "“”„‟«»″"} | {c: "'" for c 
 _DASHES = str.maketrans({c: "-" for c in "‐‑‒–—―−"})
 _QUOTED = re.compile(r'"([^"]+)"|(?<!\w)\'([^\']+?)\'(?!\w)')
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s")
+# A sentence end outside quotation marks may also close a quotation: ...country."
+_BOUNDARY = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"']))\s")
+_LINE = "\x00"
+# How far back (in sentences) the speaker of a quote is looked for.
+SPEAKER_REACH = 3
+# Words of a name that do not tell people apart.
+_TITLES = frozenset(
+    "the mr mrs ms dr sir president prime minister chancellor secretary general "
+    "secretary-general foreign defence defense spokesman spokeswoman spokesperson "
+    "chief leader king queen prince senator governor mayor".split()
+)
 _YEAR = re.compile(r"\b(?:1[89]|2[0-9])\d\d\b")
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _STOP = frozenset(
@@ -68,9 +83,47 @@ class SourceText:
         # What the text puts in quotation marks (double, or single ones that are not
         # apostrophes), normalised: only these can be someone's quoted words.
         self.quoted = [a or b for a, b in _QUOTED.findall(self.normal)]
+        # For finding who speaks: the same text with its line breaks kept as marks, as
+        # a title or a paragraph ends a sentence without a full stop.
+        self._lined = normalise(self.text.replace("\n", f" {_LINE} "))
+        self._spans = [(m.start(), m.end()) for m in _QUOTED.finditer(self._lined)]
+        self._ends = sorted(
+            {0}
+            | {m.end() for m in _BOUNDARY.finditer(self._lined) if not self._inside(m.start())}
+            | {m.end() for m in re.finditer(_LINE, self._lined)}
+        )
 
     def quotes(self, part: str) -> bool:
         return any(part in span for span in self.quoted)
+
+    def _inside(self, position: int) -> bool:
+        return any(start < position < end for start, end in self._spans)
+
+    def speaker_windows(self, part: str) -> list[str]:
+        """The text around the quotation holding ``part``, with every quotation cut
+        out: first the quoting sentence, then each sentence before it, nearest first."""
+        span = next(((a, b) for a, b in self._spans if part in self._lined[a:b]), None)
+        if span is None:
+            return []
+        first = max(i for i, end in enumerate(self._ends) if end <= span[0])
+        stop = next((end for end in self._ends if end >= span[1]), len(self._lined))
+        windows = [self._unquoted(self._ends[first], stop)]
+        for i in range(first - 1, -1, -1):
+            if len(windows) > SPEAKER_REACH:
+                break
+            if window := self._unquoted(self._ends[i], self._ends[i + 1]).strip():
+                windows.append(window)
+        return windows
+
+    def _unquoted(self, start: int, stop: int) -> str:
+        kept, at = [], start
+        for a, b in self._spans:
+            if b <= start or a >= stop:
+                continue
+            kept.append(self._lined[at : max(a, at)])
+            at = max(at, b)
+        kept.append(self._lined[at:stop])
+        return " ".join(kept).replace(_LINE, " ")
 
 
 class Checker:
@@ -89,6 +142,7 @@ class Checker:
     def check(self, draft: StoryDraft) -> StoryDraft:
         """A copy of ``draft`` with failing items removed (or marked) and cites fixed."""
         draft = draft.model_copy(deep=True)
+        self._attribute(draft.actors)
         draft.actors = self._keep(draft.actors, self._actor, "actor")
         draft.risks = self._keep(draft.risks, self._supported("risk"), "risk")
         draft.agreement = self._keep(draft.agreement, self._supported("point"), "point")
@@ -122,6 +176,43 @@ class Checker:
             else:
                 self.report.verified += 1
                 self._add_cite(actor, where, actor.quote)
+        return None
+
+    def _attribute(self, actors: list[Actor]) -> None:
+        """Take a quote from an actor when its source gives the words to another actor
+        of the story; that actor gets it if they have no quote of their own."""
+        for actor in actors:
+            if not actor.quote.strip():
+                continue
+            other = self._speaker(actor, actors)
+            if other is None:
+                continue
+            reason = f"the source gives these words to {other.name}"
+            self.report.checked += 1
+            self._fail("quote", actor.quote, reason)
+            if not other.quote.strip():
+                other.quote, other.cites = actor.quote, [*other.cites, *actor.cites]
+            if self.keep_unverified:
+                actor.unverified = reason
+            else:
+                actor.quote = ""
+
+    def _speaker(self, actor: Actor, actors: list[Actor]) -> Actor | None:
+        """Another actor that the quoting source names as the speaker, if any."""
+        source = self._find_phrase(actor.quote, self._cited_sources(actor), quoted=True)
+        part = next(
+            (p for p in (q.strip(" \"'.,;:") for q in normalise(actor.quote).split("...")) if p),
+            "",
+        )
+        if source is None or not part:
+            return None
+        for window in source.speaker_windows(part):
+            words = set(_WORD.findall(window))
+            named = [a for a in actors if _name_words(a.name) & words]
+            if any(a is actor for a in named):
+                return None
+            if named:
+                return named[0]
         return None
 
     def _supported(self, kind: str) -> Callable[[Risk | Point | Event], str | None]:
@@ -212,8 +303,8 @@ class Checker:
         item.cites = list(dict.fromkeys(valid))
 
     def _cited_sources(self, item: Cited) -> list[SourceText]:
-        numbers = dict.fromkeys(int(cite.split(".")[0]) for cite in item.cites)
-        return [self.sources[n] for n in numbers]
+        numbers = dict.fromkeys(cite.split(".")[0].strip(" [") for cite in item.cites)
+        return [self.sources[int(n)] for n in numbers if n.isdigit() and int(n) in self.sources]
 
     def _name_in(self, name: str, source: SourceText) -> bool:
         if normalise(name) in source.normal:
@@ -279,6 +370,12 @@ class Checker:
                 if overlap > score:
                     best, score = f"{source.number}.{number}", overlap
         return best if score >= SUPPORT else None
+
+
+def _name_words(name: str) -> set[str]:
+    """The words of a name that identify it: its capitalised words, less titles."""
+    words = {w.lower() for w in _WORD.findall(name) if w[:1].isupper()}
+    return {w for w in words if w not in _TITLES and len(w) > 2}
 
 
 def _label(item: Cited) -> str:

@@ -211,6 +211,81 @@ def test_quote_spanning_two_sentences_is_reattributed(sources: dict[int, SourceT
     assert sid(sources[A], "This is nothing new") in out.actors[0].cites
 
 
+def putin(quote: str = "", cites: list[str] | None = None) -> Actor:
+    return Actor(
+        name="Vladimir Putin",
+        role="Russian President",
+        position="Warns NATO against letting Ukraine strike Russia.",
+        quote=quote,
+        cites=cites or [],
+    )
+
+
+@pytest.mark.parametrize("source", [A, B])
+def test_quote_stays_with_the_speaker_named_sentences_before(
+    sources: dict[int, SourceText], source: int
+) -> None:
+    # A: 'He emphasized ..., saying, "Russia has escalated ..."' after a sentence that
+    # ends 'Stoltenberg told reporters'; B: a quotation standing alone after one.
+    # Putin is named in the quotation before it, which must not count.
+    quote = "Russia has escalated by invading another country"
+    check = checker(sources)
+    out = check.check(
+        draft(actors=[putin(), stoltenberg(quote, [sid(sources[source], "invading")])])
+    )
+    assert [a.quote for a in out.actors] == ["", quote]
+    assert check.report.failures == []
+
+
+def test_quote_given_to_the_wrong_actor_moves_to_the_speaker(
+    sources: dict[int, SourceText],
+) -> None:
+    quote = "Russia has escalated by invading another country"
+    check = checker(sources)
+    out = check.check(draft(actors=[putin(quote, [sid(sources[B], "invading")]), stoltenberg()]))
+    by_name = {a.name: a for a in out.actors}
+    assert by_name["Vladimir Putin"].quote == ""
+    assert by_name["Jens Stoltenberg"].quote == quote
+    assert sid(sources[B], "invading") in by_name["Jens Stoltenberg"].cites
+    assert [(f.kind, f.reason) for f in check.report.failures] == [
+        ("quote", "the source gives these words to Jens Stoltenberg")
+    ]
+    assert_balanced(check.report)
+
+
+def test_quote_is_dropped_when_its_speaker_already_has_one(
+    sources: dict[int, SourceText],
+) -> None:
+    # "serious consequences" is Putin's, in a sentence that names only him.
+    check = checker(sources)
+    out = check.check(
+        draft(
+            actors=[
+                putin("Russia has escalated", [sid(sources[A], "invading")]),
+                stoltenberg('"serious consequences"', [sid(sources[B], "serious")]),
+            ]
+        )
+    )
+    # Putin's misattributed quote goes to Stoltenberg only if he has none: he has one,
+    # so it is dropped; Stoltenberg's wrong one goes to Putin, who no longer has one.
+    assert sorted(f.reason for f in check.report.failures) == [
+        "the source gives these words to Jens Stoltenberg",
+        "the source gives these words to Vladimir Putin",
+    ]
+    by_name = {a.name: a for a in out.actors}
+    assert by_name["Jens Stoltenberg"].quote == ""
+    assert_balanced(check.report)
+
+
+def test_keep_unverified_marks_a_misattributed_quote(sources: dict[int, SourceText]) -> None:
+    quote = "This is nothing new"
+    check = checker(sources, keep=True)
+    out = check.check(draft(actors=[putin(quote, [sid(sources[A], "nothing new")]), stoltenberg()]))
+    assert out.actors[0].quote == quote
+    assert out.actors[0].unverified == "the source gives these words to Jens Stoltenberg"
+    assert check.report.kept_unverified == 1
+
+
 # --- citations ------------------------------------------------------------------------------
 
 
