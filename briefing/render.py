@@ -44,6 +44,7 @@ from urllib.parse import urlsplit
 import jinja2
 import markupsafe
 
+from briefing import charts
 from briefing.errors import RenderError
 from briefing.models import Briefing, Source, StepUsage, Story, Usage
 
@@ -69,6 +70,14 @@ _MD_LEADING = re.compile(r"^(?:([#>=+-])|(\d+)([.)]))")
 _MD_TRAILING_HASHES = re.compile(r"(?<=\s)(#+)$")
 _LANG = re.compile(r"[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*")
 _LEVELS = ("low", "medium", "high")
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]|$)")
+# Languages and scripts written right to left: the CLDR "characterOrder" right-to-left
+# locales (https://github.com/unicode-org/cldr, common/main/*.xml) and the ISO 15924
+# codes of right-to-left scripts.
+_RTL_LANGUAGES = frozenset(
+    "ar arc ckb dv fa he iw ks ps sd syr ug ur yi mzn lrc glk nqo rhg".split()
+)
+_RTL_SCRIPTS = frozenset("arab hebr thaa syrc nkoo adlm rohg mand samr".split())
 
 
 # --- text helpers ------------------------------------------------------------------------
@@ -298,9 +307,15 @@ def _finalize(value: Any) -> Any:
     return value
 
 
+def _load_template(name: str) -> str:
+    source = importlib.resources.files("briefing").joinpath("templates", name)
+    return source.read_text(encoding="utf-8")
+
+
 @functools.cache
 def _template() -> jinja2.Template:
     env = jinja2.Environment(
+        loader=jinja2.FunctionLoader(_load_template),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         finalize=_finalize,
@@ -308,30 +323,53 @@ def _template() -> jinja2.Template:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    source = importlib.resources.files("briefing").joinpath("templates", "page.html.j2")
     try:
-        return env.from_string(source.read_text(encoding="utf-8"))
+        return env.get_template("page.html.j2")
     except (OSError, jinja2.TemplateError) as e:
         raise RenderError(
-            f"the HTML template briefing/templates/page.html.j2 could not be loaded ({e}); "
-            "reinstall brief"
+            f"the HTML templates in briefing/templates could not be loaded ({e}); reinstall brief"
         ) from e
+
+
+def text_direction(language: str) -> str:
+    """``"rtl"`` for a language written right to left (``ar``, ``he-IL``, ``az-Arab``...)."""
+    tags = language.lower().replace("_", "-").split("-")
+    scripts = {t for t in tags[1:] if len(t) == 4}
+    if scripts & _RTL_SCRIPTS:
+        return "rtl"
+    if scripts:
+        return "ltr"
+    return "rtl" if tags[0] in _RTL_LANGUAGES else "ltr"
+
+
+def _covered(story: Story, sources: dict[int, Source]) -> str:
+    outlets = dict.fromkeys(_outlet(sources, n) for n in story.sources)
+    head = _count(len(story.sources), "source", "sources")
+    return f"{head}: {', '.join(outlets)}" if outlets else head
 
 
 def to_html(briefing: Briefing) -> str:
     """The briefing as one self-contained HTML page (inline CSS, no scripts, no requests)."""
     sources = {s.number: s for s in briefing.sources}
     lang = briefing.language if _LANG.fullmatch(briefing.language) else "und"
+    keys = charts.risk_keys(briefing)
     helpers: dict[str, Callable[..., Any]] = {
         "cite_numbers": cite_numbers,
+        "covered": lambda story: _covered(story, sources),
+        "risk_key": lambda story, index: keys[(story, index)],
         "http_url": http_url,
         "sentence": _sentence,
+        "day": lambda text: text[:10] if _ISO_DAY.match(text) else text,
         "outlet": lambda n: _outlet(sources, n),
         "level": lambda v: v if v in _LEVELS else "unknown",
     }
     return _template().render(
         b=briefing,
         lang=lang,
+        dir=text_direction(lang),
+        long_date=f"{briefing.date:%A} {briefing.date.day} {briefing.date:%B %Y}",
+        matrix=charts.risk_matrix(briefing),
+        grid=charts.coverage_grid(briefing),
         known_sources=set(sources),
         summary_line=_summary_line(briefing),
         usage_line=_usage_line,
