@@ -10,7 +10,9 @@ sentence line is encoded once, with its trailing newline: in cl100k's split
 pattern a newline can join the punctuation before it but never the ``[`` that
 opens the next line, so the tokens of ``"\\n".join(lines)`` are the sum of the
 tokens of ``line + "\\n"`` for all lines but the last, plus the tokens of the
-last line alone. The tests check this equality on random text. A line alone
+last line alone. The tests check this equality on random text. The counts of all
+lines of an article come from one encoding of all of them (:func:`line_counts`):
+one call per sentence cost three times as much. A line alone
 can count more than with its newline (``[1] x!!)`` is 6 tokens, 5 with its
 newline), so the last line of a chunk is always counted alone.
 
@@ -21,6 +23,7 @@ plain text (``encode_ordinary``), the way a chat server tokenizes user content.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import functools
 import hashlib
 import itertools
@@ -30,6 +33,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import blingfire
+import numpy as np
 import tiktoken
 import tiktoken.load
 
@@ -189,6 +193,35 @@ def _sentence_starts(text: str) -> list[int]:
     return starts
 
 
+def line_counts(lines: Sequence[str], encoding: tiktoken.Encoding) -> list[int]:
+    """Tokens of each ``line + "\\n"``, from a single encoding of all the lines.
+
+    Every line starts a token (see the module docstring), so the tokens of the
+    joined text split at the lines' byte boundaries. Should a boundary ever fall
+    inside a token, each line is encoded on its own instead.
+    """
+    if not lines:
+        return []
+    ids = encoding.encode_ordinary("\n".join(lines) + "\n")
+    ends = np.cumsum(_token_bytes(encoding)[np.asarray(ids, dtype=np.int64)])
+    # surrogatepass: a lone surrogate is 3 bytes, like the U+FFFD tiktoken puts there.
+    bounds = np.cumsum([len(line.encode("utf-8", "surrogatepass")) + 1 for line in lines])
+    at = np.searchsorted(ends, bounds)
+    if at[-1] >= len(ends) or not np.array_equal(ends[at], bounds):
+        return [len(encoding.encode_ordinary(line + "\n")) for line in lines]
+    return [int(n) for n in np.diff(at + 1, prepend=0)]
+
+
+@functools.lru_cache(maxsize=8)
+def _token_bytes(encoding: tiktoken.Encoding) -> np.ndarray:
+    """The length in bytes of every token of ``encoding`` (0 for unused ids)."""
+    sizes = np.zeros(encoding.n_vocab, dtype=np.int64)
+    for token in range(encoding.n_vocab):
+        with contextlib.suppress(KeyError):  # ids between ordinary and special tokens
+            sizes[token] = len(encoding.decode_single_token_bytes(token))
+    return sizes
+
+
 def _line(sentence: Sentence) -> str:
     text = sentence.text
     if _HAS_LINE_BREAK.search(text):
@@ -253,10 +286,17 @@ def chunk_sentences(
             f"chunk budget max_tokens ({max_tokens})."
         )
     split: set[int] = set()  # sentences to cut into pieces even if their line fits
+    lines = [_line(s) for s in sentences]
+    counts = line_counts(lines, encoding)
     while True:
         packer = _Packer(encoding, max_tokens)
         for position, sentence in enumerate(sentences):
-            packer.add(sentence, position, force_split=position in split)
+            packer.add(
+                sentence,
+                position,
+                force_split=position in split,
+                known=(lines[position], counts[position]),
+            )
         try:
             packed = packer.chunks(overlap)
         except _Unfit as unfit:
@@ -294,9 +334,20 @@ class _Packer:
         self.with_newline: list[int] = []
         self.alone: dict[int, int] = {}
 
-    def add(self, sentence: Sentence, position: int, *, force_split: bool = False) -> None:
-        line = _line(sentence)
-        count = len(self.encoding.encode_ordinary(line + "\n"))
+    def add(
+        self,
+        sentence: Sentence,
+        position: int,
+        *,
+        force_split: bool = False,
+        known: tuple[str, int] | None = None,
+    ) -> None:
+        """Add a sentence; ``known``: its line and the tokens of the line with newline."""
+        if known is None:
+            line = _line(sentence)
+            count = len(self.encoding.encode_ordinary(line + "\n"))
+        else:
+            line, count = known
         if count > self.max_tokens or force_split:
             alone = len(self.encoding.encode_ordinary(line))
             if alone > self.max_tokens or force_split:

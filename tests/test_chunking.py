@@ -301,6 +301,19 @@ def test_chunks_fit_and_keep_every_sentence(sentences: list[Sentence], max_token
 
 
 @few
+@given(sentence_lists())
+def test_line_counts_of_one_encoding_equal_each_line_encoded(sentences: list[Sentence]) -> None:
+    lines = number_lines(sentences).split("\n")
+    assert chunking.line_counts(lines, ENC) == [tokens(line + "\n") for line in lines]
+
+
+def test_line_counts_of_lone_surrogates_and_nothing() -> None:
+    lines = ["[1] broken \ud800 text", "[2] ok."]
+    assert chunking.line_counts(lines, ENC) == [tokens(line + "\n") for line in lines]
+    assert chunking.line_counts([], ENC) == []
+
+
+@few
 @given(sentence_lists(long=False), st.data())
 def test_overlap_repeats_trailing_sentences_within_its_budget(
     sentences: list[Sentence], data: st.DataObject
