@@ -98,9 +98,9 @@ def publish(
     Returns every path written. Files are written in that order, each atomically, so a
     failure leaves the older briefings and pages as they were.
     """
+    archive = load(out_dir)  # a damaged record stops the run before anything is written
     stem = pick_stem(out_dir, now)
     files = render.write_briefing(briefing, out_dir, stem, formats)
-    archive = load(out_dir)
     archive.briefings = [e for e in archive.briefings if e.stem != stem]
     archive.briefings.append(
         Entry(

@@ -467,22 +467,18 @@ def schedule_list(config_file: Path | None, tabfile: Path | None) -> None:
         if not infos:
             click.echo("No jobs. Add one: brief schedule add morning --input FOLDER --at 07:00")
             return
-        table = Table(title="brief jobs")
-        for column in ("job", "at", "next run", "scheduler", "input", "out", "last result"):
-            table.add_column(column)
         for info in infos:
             job = info.job
-            installed = job.scheduler if info.installed else f"{job.scheduler} (NOT installed)"
-            table.add_row(
-                job.name,
-                job.at,
-                f"{info.next_run:%Y-%m-%d %H:%M}",
-                installed,
-                str(job.input),
-                str(job.out),
-                info.last or "never ran",
+            installed = job.scheduler if info.installed else f"{job.scheduler}, NOT installed"
+            click.echo(
+                f"{job.name}: daily at {job.at} ({installed}); "
+                f"next run {info.next_run:%Y-%m-%d %H:%M}"
             )
-        Console(width=200).print(table)
+            click.echo(f"  input  {job.input}")
+            click.echo(f"  out    {job.out}")
+            if job.email:
+                click.echo(f"  email  {', '.join(job.email)}")
+            click.echo(f"  last   {info.last or 'never ran'}")
 
 
 @schedule.command("remove")

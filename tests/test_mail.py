@@ -1,0 +1,208 @@
+"""Email delivery against a real SMTP server on 127.0.0.1 (aiosmtpd) with STARTTLS and login.
+
+The server's certificate comes from a throwaway CA made by trustme; the client trusts
+only that CA, so the STARTTLS handshake and the certificate check are real.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import shutil
+import socket
+import ssl
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trustme
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from conftest import EXAMPLES
+from fake_openai import FakeServer
+
+from briefing import jobs, mail, schedule
+from briefing.errors import MailError
+
+NOW = dt.datetime(2026, 11, 22, 7, 0, tzinfo=dt.UTC)
+USER, PASSWORD = "brief@example.org", "correct horse battery staple"
+
+
+@dataclass
+class Inbox:
+    """What the SMTP server received: envelopes and whether each came over TLS."""
+
+    messages: list[tuple[list[str], bytes, bool]] = field(default_factory=list)
+    logins: list[str] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        tls = session.ssl is not None
+        self.messages.append((list(envelope.rcpt_tos), bytes(envelope.content), tls))
+        return "250 OK"
+
+    def authenticate(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any
+    ) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and (data.login.decode(), data.password.decode()) == (
+            USER,
+            PASSWORD,
+        )
+        if ok:
+            self.logins.append(data.login.decode())
+        return AuthResult(success=ok, handled=False)
+
+
+@dataclass
+class Smtp:
+    inbox: Inbox
+    port: int
+    client_context: ssl.SSLContext
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[Smtp]:
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    client_context = ssl.create_default_context()
+    ca.configure_trust(client_context)
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=port,
+        tls_context=server_context,
+        require_starttls=True,
+        auth_require_tls=True,
+        authenticator=inbox.authenticate,
+    )
+    controller.start()
+    try:
+        yield Smtp(inbox, port, client_context)
+    finally:
+        controller.stop()
+
+
+def settings(port: int, **extra: Any) -> mail.SmtpSettings:
+    env = {"BRIEF_SMTP_PASSWORD": PASSWORD, "BRIEF_SMTP_PORT": str(port)}
+    table = {"host": "127.0.0.1", "username": USER, "sender": f"brief <{USER}>", **extra}
+    return mail.load_settings(table, env, keyring=False)
+
+
+def parts(raw: bytes) -> dict[str, str]:
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    assert message.get_content_type() == "multipart/alternative"
+    found = {}
+    for part in message.iter_parts():
+        assert isinstance(part, EmailMessage)
+        found[part.get_content_type()] = part.get_content()
+    return found
+
+
+def test_job_emails_the_briefing_over_starttls(
+    smtp_server: Smtp, fake_server: FakeServer, tmp_path: Path
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for name in ("ledger-boe-rates.md", "tribune-boe-rates.txt"):
+        shutil.copy(EXAMPLES / name, inbox / name)
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'base_url = "{fake_server.base_url}"\n\n[smtp]\nhost = "127.0.0.1"\n'
+        f'port = {smtp_server.port}\nusername = "{USER}"\n'
+    )
+    job = schedule.make_job(
+        "morning", input=inbox, at="07:00", out=tmp_path / "out", email=["me@example.org"]
+    )
+    schedule.add(
+        job, config_path=config, base_command=["brief"], where=schedule.Where(tmp_path / "tab")
+    )
+    result = jobs.run_job(
+        "morning",
+        config_path=config,
+        env={"BRIEF_SMTP_PASSWORD": PASSWORD},
+        now=lambda: NOW,
+        state_dir=tmp_path / "state",
+        cache_dir=lambda c: tmp_path / "cache",
+        smtp_context=smtp_server.client_context,
+    )
+    assert result.status == "ok" and "emailed me@example.org" in result.message
+    assert smtp_server.inbox.logins == [USER]
+    [(to, raw, over_tls)] = smtp_server.inbox.messages
+    assert to == ["me@example.org"] and over_tls
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    assert message["Subject"].startswith("Briefing, 22 November 2026")
+    assert message["From"] == USER
+    found = parts(raw)
+    assert list(found) == ["text/plain", "text/html"]
+    assert result.briefing is not None
+    headline = result.briefing.stories[0].headline
+    written = (tmp_path / "out" / "2026-11-22.md").read_text()
+    assert written.splitlines() == found["text/plain"].splitlines()
+    assert found["text/html"].startswith("<!DOCTYPE html>") and "Bank" in found["text/html"]
+    assert headline.split()[0] in found["text/plain"]
+
+
+def test_send_refuses_a_wrong_password(smtp_server: Smtp) -> None:
+    wrong = settings(smtp_server.port).model_copy(update={"password": "nope"})
+    with pytest.raises(MailError, match="refused the login"):
+        mail.send(briefing(), ["me@example.org"], wrong, context=smtp_server.client_context)
+    assert smtp_server.inbox.messages == []
+
+
+def test_send_checks_the_server_certificate(smtp_server: Smtp) -> None:
+    # The system's trusted CAs do not know the throwaway CA: the handshake must fail.
+    with pytest.raises(MailError, match="could not send"):
+        mail.send(briefing(), ["me@example.org"], settings(smtp_server.port))
+    assert smtp_server.inbox.messages == []
+
+
+def test_password_in_the_config_file_is_rejected() -> None:
+    with pytest.raises(MailError, match="BRIEF_SMTP_PASSWORD"):
+        mail.load_settings({"host": "smtp.example.org", "password": "secret"}, {})
+
+
+def test_password_only_from_env_or_keyring() -> None:
+    class Keyring:
+        @staticmethod
+        def get_password(service: str, user: str) -> str | None:
+            return "from-keyring" if (service, user) == (mail.KEYRING_SERVICE, USER) else None
+
+    table = {"host": "smtp.example.org", "username": USER}
+    assert mail.load_settings(table, {}, keyring=Keyring).password == "from-keyring"
+    env = {"BRIEF_SMTP_PASSWORD": "from-env", "BRIEF_SMTP_HOST": "mx.example.org"}
+    got = mail.load_settings(table, env, keyring=Keyring)
+    assert (got.password, got.host) == ("from-env", "mx.example.org")
+    assert mail.load_settings(table, {}, keyring=False).password is None
+    assert "from-env" not in repr(got)
+
+
+def test_missing_host_says_what_to_set() -> None:
+    with pytest.raises(MailError, match="BRIEF_SMTP_HOST"):
+        mail.load_settings({}, {})
+
+
+def briefing() -> Any:
+    from briefing.models import Briefing
+
+    return Briefing(
+        title="Briefing, 22 November 2026",
+        date=NOW.date(),
+        generated_at=NOW,
+        model="fake",
+        top_lines=[],
+        stories=[],
+        sources=[],
+    )
