@@ -25,23 +25,18 @@ from typing import Protocol, TypeVar
 
 import tiktoken
 
-from briefing import chunking, clustering
+from briefing import chunking, clustering, drafts
 from briefing.config import Config
 from briefing.errors import CallError, ConfigError, InputError
 from briefing.grounding import Checker, SourceText
 from briefing.llm import LLM
 from briefing.models import (
-    Actor,
-    ActorNote,
     Article,
     Briefing,
     Chunk,
     ChunkNotes,
-    Event,
-    Framing,
     Grounding,
     Problem,
-    Risk,
     Source,
     Story,
     StoryDraft,
@@ -58,10 +53,6 @@ class Progress(Protocol):
     def advance(self, calls: int = 1) -> None: ...
 
 
-_SEVERITY = {"low": 1, "medium": 2, "high": 3}
-_TIMELINE = 8  # dated events shown per story
-_ACTORS = 6  # actors shown per story (the StoryDraft bound)
-_MIN_ACTORS = 4  # below this, the most-noted actors the story call left out are added
 # Room left in the context window for the chat template's own tokens.
 _MARGIN = 64
 _T = TypeVar("_T")
@@ -107,13 +98,13 @@ class Pipeline:
             self.progress.grow(sum(len(doc.chunks) for doc in docs) + len(stories))
         self._map(docs)
         grounding = Grounding()
-        drafts = self._parallel(
+        written = self._parallel(
             [[d for d in story if not d.failed] for story in stories], self._story
         )
         # Articles the map step or their story's call could not use, each once.
         problems += [Problem(path=d.article.path, reason=d.failed) for d in docs if d.failed]
         results: list[tuple[list[Doc], StoryDraft]] = []
-        for story_docs, draft in zip(stories, drafts, strict=True):
+        for story_docs, draft in zip(stories, written, strict=True):
             live = [d for d in story_docs if not d.failed]
             if draft is None or not live:
                 continue
@@ -134,7 +125,9 @@ class Pipeline:
                 ],
                 keep_unverified=self.config.keep_unverified,
             )
-            checked = checker.check(_carry_over(_fill_framings(draft, live), live))
+            noted = {d.number: d.notes for d in live}
+            outlets = {d.number: d.article.source for d in live}
+            checked = drafts.settle(checker.check(drafts.complete(draft, noted)), outlets)
             _add(grounding, checker.report)
             final.append(
                 Story(**checked.model_dump(), number=position, sources=[d.number for d in live])
@@ -336,7 +329,7 @@ def count_messages(encoding: tiktoken.Encoding, messages: list[dict[str, str]]) 
 
 def render_notes(notes: ChunkNotes, header: str) -> str:
     """Notes as compact text for the reduce prompts. Quotes and dated events are left
-    out: brief carries them over from the map notes itself (:func:`_carry_over`), so
+    out: brief carries them over from the map notes itself (:func:`drafts.complete`), so
     the model neither pays for copying them nor gets a chance to alter them."""
 
     def cites(ids: list[str]) -> str:
@@ -391,84 +384,9 @@ def _pack(blocks: list[str], sizes: list[int], budget: int) -> list[list[str]]:
     return batches
 
 
-def _fill_framings(draft: StoryDraft, docs: list[Doc]) -> StoryDraft:
-    """One framing per source: the model's, else the map notes' own framing line."""
-    have = {f.source for f in draft.framings}
-    for doc in docs:
-        if doc.number not in have and len(docs) > 1:
-            line = next((n.framing for n in doc.notes if n.framing.strip()), "")
-            if line:
-                draft.framings.append(Framing(source=doc.number, framing=line))
-    draft.framings.sort(key=lambda f: f.source)
-    return draft
-
-
-def _carry_over(draft: StoryDraft, docs: list[Doc]) -> StoryDraft:
-    """Quotes and the timeline come from the map notes, not from the story call.
-
-    An actor of the story gets the first quote the notes give for someone of the
-    same surname (grounding then checks it is a real quotation of a source); the
-    timeline is the notes' dated events, without repeats, in date order."""
-    noted = [actor for doc in docs for notes in doc.notes for actor in notes.actors]
-    _keep_shared_actors(draft, docs)
-    if not draft.risks:  # the story call wrote none: the notes' risks, most severe first
-        noted_risks = [r for doc in docs for notes in doc.notes for r in notes.risks]
-        noted_risks.sort(key=lambda r: -_SEVERITY[r.likelihood] * _SEVERITY[r.impact])
-        draft.risks = [Risk(**r.model_dump()) for r in noted_risks[:2]]
-    for actor in draft.actors:
-        key = _surname(actor.name)
-        match = next(
-            (n for n in noted if n.quote.strip() and key and _surname(n.name) == key), None
-        )
-        if match is not None:
-            actor.quote = match.quote
-            actor.cites = list(dict.fromkeys([*actor.cites, *match.cites]))
-    events: dict[tuple[str, str], Event] = {}
-    for doc in docs:
-        for notes in doc.notes:
-            for event in notes.events:
-                date = event.date.strip()
-                if any(ch.isdigit() for ch in date):
-                    same = (date, event.event.strip().lower())
-                    events.setdefault(same, Event(date=date, event=event.event, cites=event.cites))
-    draft.timeline = sorted(events.values(), key=lambda e: e.date)[:_TIMELINE]
-    return draft
-
-
-def _keep_shared_actors(draft: StoryDraft, docs: list[Doc]) -> None:
-    """Map-reduce without loss of people: an actor that the notes of two or more
-    sources name (or, in a one-source story, any noted actor) and that the story
-    call left out is added back, with the role, position and citations of its notes."""
-    present = {_surname(actor.name) for actor in draft.actors}
-    seen: dict[str, tuple[ActorNote, set[int]]] = {}
-    for doc in docs:
-        for notes in doc.notes:
-            for note in notes.actors:
-                key = _surname(note.name)
-                if key:
-                    seen.setdefault(key, (note, set()))[1].add(doc.number)
-    needed = 2 if len(docs) > 1 else 1
-    ranked = sorted(seen.items(), key=lambda item: -len(item[1][1]))
-    for key, (note, sources) in ranked:
-        if len(draft.actors) >= _ACTORS:
-            break
-        # Two sources name them, or the story is short of actors.
-        enough = len(sources) >= needed or len(draft.actors) < _MIN_ACTORS
-        if key not in present and enough:
-            draft.actors.append(
-                Actor(name=note.name, role=note.role, position=note.position, cites=note.cites)
-            )
-            present.add(key)
-
-
-def _surname(name: str) -> str:
-    words = [w for w in name.replace("-", " ").split() if w[:1].isupper()]
-    return words[-1].lower() if words else ""
-
-
 def _importance(docs: list[Doc], draft: StoryDraft) -> tuple[int, int]:
     width = sum(1 + len(d.copies) for d in docs)
-    severity = max((_SEVERITY[r.likelihood] * _SEVERITY[r.impact] for r in draft.risks), default=0)
+    severity = max((drafts.severity(r) for r in draft.risks), default=0)
     return width, severity
 
 

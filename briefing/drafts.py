@@ -1,0 +1,190 @@
+"""What brief adds to the story the model wrote, from the map notes and the sources.
+
+The story call sees compact notes and may leave things out or word them loosely;
+brief completes and settles its draft with what the notes already hold:
+
+* :func:`complete` (before grounding): one framing per outlet, the actors that
+  several sources name, the notes' risks when the draft has none, quotes carried
+  over verbatim from the notes, and the timeline of the notes' dated events;
+* :func:`settle` (after grounding): the divergence text must name at least two of
+  the story's outlets and say something of its own; otherwise brief writes it from
+  the outlets' grounded framings.
+"""
+
+from __future__ import annotations
+
+import re
+
+from briefing.models import (
+    Actor,
+    ActorNote,
+    ChunkNotes,
+    Event,
+    Framing,
+    Risk,
+    RiskNote,
+    StoryDraft,
+)
+
+# The notes of a story: source number -> the notes of each of its chunks.
+Noted = dict[int, list[ChunkNotes]]
+
+_SEVERITY = {"low": 1, "medium": 2, "high": 3}
+_TIMELINE = 8  # dated events shown per story
+_ACTORS = 6  # actors shown per story (the StoryDraft bound)
+_MIN_ACTORS = 4  # below this, the most-noted actors the story call left out are added
+# A divergence sharing this share of its content words with its own field
+# description echoes the instructions instead of saying something.
+_ECHO = 0.6
+_WORD = re.compile(r"[^\W_]+")
+_DIVERGENCE_CHARS = 400  # the StoryDraft field's maxLength
+
+
+def severity(risk: Risk | RiskNote) -> int:
+    """Likelihood times impact, 1 (low, low) to 9 (high, high)."""
+    return _SEVERITY[risk.likelihood] * _SEVERITY[risk.impact]
+
+
+def complete(draft: StoryDraft, noted: Noted) -> StoryDraft:
+    """A copy of ``draft`` completed from the notes (see the module's text)."""
+    draft = draft.model_copy(deep=True)
+    _fill_framings(draft, noted)
+    _carry_over(draft, noted)
+    return draft
+
+
+def settle(draft: StoryDraft, outlets: dict[int, str]) -> StoryDraft:
+    """The draft with a divergence that names the outlets it compares.
+
+    ``outlets`` maps the story's source numbers to outlet names. A story of one
+    outlet has no divergence; a model's divergence that names fewer than two of the
+    outlets (by name or as "source N"), or echoes its instructions, is replaced by one
+    built from the framings that survived grounding."""
+    draft = draft.model_copy(deep=True)
+    if len(set(outlets)) < 2:
+        draft.divergence = ""
+        return draft
+    text = draft.divergence.strip()
+    if _names(text, outlets) >= 2 and not _echoes(text):
+        return draft
+    framings = [f for f in draft.framings if f.source in outlets and f.framing.strip()]
+    if len({f.source for f in framings}) < 2:
+        draft.divergence = ""
+        return draft
+    draft.divergence = _compare(framings, outlets)
+    return draft
+
+
+def _compare(framings: list[Framing], outlets: dict[int, str]) -> str:
+    """ "Outlet A: its framing ("wording"); Outlet B: ..." within the field's length,
+    leaving out wordings, then shortening framings, when it would not fit."""
+    names = list(outlets.values())
+    labels = {
+        n: outlet if outlet.strip() and names.count(outlet) == 1 else f"{outlet} (source {n})"
+        for n, outlet in outlets.items()
+    }
+    room = _DIVERGENCE_CHARS - 2 * len(framings)
+    for with_wording in (True, False):
+        parts = []
+        for framing in framings:
+            part = f"{labels[framing.source]}: {framing.framing.strip().rstrip('.')}"
+            if with_wording and framing.wording.strip() and not framing.unverified:
+                part += f' ("{framing.wording.strip()}")'
+            parts.append(part)
+        if sum(map(len, parts)) <= room:
+            return "; ".join(parts) + "."
+    share = room // len(parts)
+    return (
+        "; ".join(p if len(p) <= share else p[: share - 1].rsplit(" ", 1)[0] + "…" for p in parts)
+        + "."
+    )
+
+
+def _names(text: str, outlets: dict[int, str]) -> int:
+    """How many of the outlets ``text`` names, by outlet name or as "source N"."""
+    lower = text.lower()
+    return sum(
+        1
+        for number, outlet in outlets.items()
+        if f"source {number}" in lower or (outlet.strip() and outlet.strip().lower() in lower)
+    )
+
+
+def _echoes(text: str) -> bool:
+    description = StoryDraft.model_fields["divergence"].description or ""
+    own = {w for w in _WORD.findall(text.lower()) if len(w) > 3}
+    given = {w for w in _WORD.findall(description.lower()) if len(w) > 3}
+    return bool(own) and len(own & given) / len(own) >= _ECHO
+
+
+def _fill_framings(draft: StoryDraft, noted: Noted) -> None:
+    """One framing per source: the model's, else the map notes' own framing line."""
+    have = {f.source for f in draft.framings}
+    for number, notes in noted.items():
+        if number not in have and len(noted) > 1:
+            line = next((n.framing for n in notes if n.framing.strip()), "")
+            if line:
+                draft.framings.append(Framing(source=number, framing=line))
+    draft.framings.sort(key=lambda f: f.source)
+
+
+def _carry_over(draft: StoryDraft, noted: Noted) -> None:
+    """Quotes and the timeline come from the map notes, not from the story call.
+
+    An actor of the story gets the first quote the notes give for someone of the
+    same surname (grounding then checks it is a real quotation of a source); the
+    timeline is the notes' dated events, without repeats, in date order."""
+    people = [actor for all_notes in noted.values() for n in all_notes for actor in n.actors]
+    _keep_shared_actors(draft, noted)
+    if not draft.risks:  # the story call wrote none: the notes' risks, most severe first
+        noted_risks = [r for all_notes in noted.values() for n in all_notes for r in n.risks]
+        noted_risks.sort(key=lambda r: -severity(r))
+        draft.risks = [Risk(**r.model_dump()) for r in noted_risks[:2]]
+    for actor in draft.actors:
+        key = _surname(actor.name)
+        match = next(
+            (n for n in people if n.quote.strip() and key and _surname(n.name) == key), None
+        )
+        if match is not None:
+            actor.quote = match.quote
+            actor.cites = list(dict.fromkeys([*actor.cites, *match.cites]))
+    events: dict[tuple[str, str], Event] = {}
+    for all_notes in noted.values():
+        for notes in all_notes:
+            for event in notes.events:
+                date = event.date.strip()
+                if any(ch.isdigit() for ch in date):
+                    same = (date, event.event.strip().lower())
+                    events.setdefault(same, Event(date=date, event=event.event, cites=event.cites))
+    draft.timeline = sorted(events.values(), key=lambda e: e.date)[:_TIMELINE]
+
+
+def _keep_shared_actors(draft: StoryDraft, noted: Noted) -> None:
+    """Map-reduce without loss of people: an actor that the notes of two or more
+    sources name (or, in a one-source story, any noted actor) and that the story
+    call left out is added back, with the role, position and citations of its notes."""
+    present = {_surname(actor.name) for actor in draft.actors}
+    seen: dict[str, tuple[ActorNote, set[int]]] = {}
+    for number, all_notes in noted.items():
+        for notes in all_notes:
+            for note in notes.actors:
+                key = _surname(note.name)
+                if key:
+                    seen.setdefault(key, (note, set()))[1].add(number)
+    needed = 2 if len(noted) > 1 else 1
+    ranked = sorted(seen.items(), key=lambda item: -len(item[1][1]))
+    for key, (note, sources) in ranked:
+        if len(draft.actors) >= _ACTORS:
+            break
+        # Two sources name them, or the story is short of actors.
+        enough = len(sources) >= needed or len(draft.actors) < _MIN_ACTORS
+        if key not in present and enough:
+            draft.actors.append(
+                Actor(name=note.name, role=note.role, position=note.position, cites=note.cites)
+            )
+            present.add(key)
+
+
+def _surname(name: str) -> str:
+    words = [w for w in name.replace("-", " ").split() if w[:1].isupper()]
+    return words[-1].lower() if words else ""

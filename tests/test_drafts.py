@@ -1,0 +1,105 @@
+"""What brief adds to the model's story: completion from the notes, a divergence that
+names the outlets."""
+
+from __future__ import annotations
+
+from briefing import drafts
+from briefing.models import ActorNote, ChunkNotes, Framing, RiskNote, StoryDraft
+
+OUTLETS = {1: "Kyiv Post", 2: "RT"}
+
+
+def draft(**fields: object) -> StoryDraft:
+    base: dict[str, object] = {
+        "headline": "Stoltenberg dismisses Putin's warnings",
+        "top_line": "NATO's chief says Kyiv may strike inside Russia.",
+        "summary": "Stoltenberg dismissed Putin's escalation warnings.",
+        "divergence": "",
+    }
+    return StoryDraft.model_validate(base | fields)
+
+
+FRAMINGS = [
+    Framing(source=1, framing="Calls the warnings empty threats.", wording="nothing new"),
+    Framing(source=2, framing="Stresses the danger of a wider war.", wording="proxy war"),
+]
+
+
+def test_divergence_naming_both_outlets_is_kept() -> None:
+    text = "The Kyiv Post dismisses the threats while RT dwells on the risk of escalation."
+    out = drafts.settle(draft(divergence=text, framings=FRAMINGS), OUTLETS)
+    assert out.divergence == text
+
+
+def test_divergence_naming_outlets_by_number_is_kept() -> None:
+    text = "Source 1 plays the threats down; source 2 plays them up."
+    assert drafts.settle(draft(divergence=text), OUTLETS).divergence == text
+
+
+def test_rebuilt_divergence_fits_the_field_and_tells_same_named_outlets_apart() -> None:
+    long = [f.model_copy(update={"framing": "Frames it at length " * 12}) for f in FRAMINGS]
+    out = drafts.settle(draft(framings=long), {1: "RT", 2: "RT"})
+    assert len(out.divergence) <= 400
+    assert (
+        out.divergence.startswith("RT (source 1): Frames it") and "RT (source 2):" in out.divergence
+    )
+    assert "nothing new" not in out.divergence  # wordings go first when space is short
+
+
+def test_divergence_naming_one_outlet_is_rebuilt_from_the_framings() -> None:
+    out = drafts.settle(draft(divergence="RT is alarmist.", framings=FRAMINGS), OUTLETS)
+    assert out.divergence == (
+        'Kyiv Post: Calls the warnings empty threats ("nothing new"); '
+        'RT: Stresses the danger of a wider war ("proxy war").'
+    )
+
+
+def test_divergence_echoing_its_instructions_is_rebuilt() -> None:
+    echo = "How the outlets' framing differs, naming them: Kyiv Post and RT."
+    out = drafts.settle(draft(divergence=echo, framings=FRAMINGS), OUTLETS)
+    assert out.divergence.startswith("Kyiv Post: Calls the warnings")
+
+
+def test_unverified_wording_is_not_quoted_in_a_rebuilt_divergence() -> None:
+    framings = [FRAMINGS[0].model_copy(update={"unverified": "wording not found"}), FRAMINGS[1]]
+    out = drafts.settle(draft(framings=framings), OUTLETS)
+    assert "nothing new" not in out.divergence and '("proxy war")' in out.divergence
+
+
+def test_no_divergence_without_two_framed_outlets() -> None:
+    assert (
+        drafts.settle(draft(divergence="Alike.", framings=FRAMINGS[:1]), OUTLETS).divergence == ""
+    )
+    one = drafts.settle(draft(divergence="Kyiv Post vs RT", framings=FRAMINGS), {1: "Kyiv Post"})
+    assert one.divergence == ""
+
+
+def test_settle_does_not_modify_the_draft() -> None:
+    given = draft(divergence="RT only", framings=FRAMINGS)
+    drafts.settle(given, OUTLETS)
+    assert given.divergence == "RT only"
+
+
+def notes(**fields: object) -> ChunkNotes:
+    return ChunkNotes.model_validate({"framing": ""} | fields)
+
+
+def test_complete_fills_framings_risks_and_shared_actors_from_the_notes() -> None:
+    putin = ActorNote(
+        name="Vladimir Putin", role="President", position="Warns NATO.", cites=["1.2"]
+    )
+    risk = RiskNote(
+        risk="Nuclear escalation", exposed="Europe", likelihood="low", impact="high", cites=["2.3"]
+    )
+    noted = {
+        1: [notes(actors=[putin], framing="Dismissive of the threats.")],
+        2: [notes(actors=[putin], risks=[risk], framing="Alarmed by the escalation.")],
+    }
+    out = drafts.complete(draft(framings=[FRAMINGS[1]]), noted)
+    assert [(f.source, f.framing) for f in out.framings] == [
+        (1, "Dismissive of the threats."),
+        (2, FRAMINGS[1].framing),
+    ]
+    assert [a.name for a in out.actors] == ["Vladimir Putin"]
+    assert [r.risk for r in out.risks] == ["Nuclear escalation"]
+    assert drafts.severity(out.risks[0]) == 3
