@@ -42,6 +42,7 @@ _BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
 _BLANK_RUNS = re.compile(r"\n{3,}")
+_REPLACEMENT = "\ufffd"
 
 
 def article_id(text: str) -> str:
@@ -262,6 +263,15 @@ def _decode(data: bytes) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    # UTF-8 with a few broken bytes (a cut multibyte character, a stray byte pasted
+    # in) is still UTF-8: it has well-formed multibyte sequences, which Latin-1 or
+    # cp1252 text next to never has (a letter from C2-DF followed by a C1 control).
+    # The broken bytes become U+FFFD; the rest of the article is kept as written.
+    lenient = data.decode("utf-8", errors="replace")
+    broken = lenient.count(_REPLACEMENT)
+    formed = sum(1 for ch in lenient if ord(ch) > 127) - broken
+    if formed and broken <= 4 * formed:
+        return lenient
     best = charset_normalizer.from_bytes(data).best()
     if best is None:
         raise Unusable("binary file (not text in any known encoding)")

@@ -179,3 +179,104 @@ def test_prompts_copy_then_use_own_prompts(fake_server: FakeServer, tmp_path: Pa
     result = run(tmp_path, *args, "--out", str(tmp_path / "o"))
     assert result.exit_code == 0, result.output
     assert "MY-OWN-RULE" in fake_server.calls("StoryDraft")[0]["messages"][1]["content"]
+
+
+# --- Bad input: one line per file, the briefing from the rest ------------------------------
+
+HARBOUR = (
+    "Harbour strike spreads\n\nDockers in Eldham struck again on Monday, the union said. "
+    '"We will not go back without a contract," said organiser Mara Voss.'
+)
+FLOOD = (
+    "Flood warning for the valley\n\nForecasters warned of floods in the Arden valley "
+    "after a week of rain. The river could burst its banks by Friday, officials said."
+)
+FRENCH_PAGE = (
+    '<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8"><title>Sommet à Prague'
+    "</title></head><body><article><h1>Sommet à Prague</h1><p>Les ministres des affaires "
+    "étrangères de l'Alliance se sont réunis jeudi à Prague pour discuter du soutien à "
+    "l'Ukraine et de l'usage des armes occidentales.</p><p>Le secrétaire général a répété "
+    "que les menaces du Kremlin n'étaient pas nouvelles, selon plusieurs délégués.</p>"
+    "</article></body></html>"
+)
+LATIN1 = (
+    "Grève au port de Marseille\n\nLes dockers du port de Marseille ont cessé le travail "
+    "lundi. Le syndicat réclame une hausse des salaires et dénonce les cadences imposées "
+    "depuis l'été. La direction du port a proposé une réunion jeudi à la préfecture."
+)
+
+
+def bad_inputs(folder: Path, outside: Path) -> tuple[set[str], dict[str, str]]:
+    """Write the bad-input corpus; return the files that must be briefed and, for the
+    others, a word their one-line reason must contain."""
+    folder.mkdir(mode=0o755)
+    (folder / "good.txt").write_text(HARBOUR)
+    (folder / "prague.html").write_text(FRENCH_PAGE)  # another language: briefed
+    (folder / "latin1.txt").write_bytes(LATIN1.encode("latin-1"))  # decoded, briefed
+    # UTF-8 with a cut character and a stray byte: kept, the broken bytes replaced.
+    flood = FLOOD.replace("Arden", "Ardèche").replace("officials", "the préfet of Rhône")
+    cut = flood.encode().replace(b"pr\xc3\xa9fet", b"pr\xc3fet")
+    (folder / "broken-utf8.txt").write_bytes(cut[:20] + b"\xff" + cut[20:])
+    (folder / "x.txt").mkdir()  # a folder named like a file: walked, not read
+    (folder / "x.txt" / "inner.md").write_text(
+        "---\ntitle: Chess club wins cup\n---\nThe Eldham chess club won the regional cup "
+        "on Sunday. The final was decided in a blitz play-off."
+    )
+    (folder / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(256))
+    (folder / "empty.txt").write_bytes(b"")
+    with (folder / "huge.txt").open("w") as file:  # 50 MB of real text
+        line = "The council met again and talked at length about the budget.\n"
+        file.write(line * (50_000_000 // len(line) + 1))
+    (folder / "menu.html").write_text("<html><body><nav><a href='/'>Home</a></nav></body></html>")
+    (folder / "bad-front.md").write_text("---\ntitle: [unclosed\n---\n# Hello\n\nText.\n")
+    outside.write_text("A secret outside the folder.\n")
+    (folder / "link.txt").symlink_to(outside)
+    briefed = {"good.txt", "prague.html", "latin1.txt", "broken-utf8.txt", "x.txt/inner.md"}
+    reasons = {
+        "binary.txt": "binary file",
+        "empty.txt": "empty file",
+        "huge.txt": "too large",
+        "menu.html": "no article text",
+        "bad-front.md": "broken front matter",
+        "link.txt": "outside the folder: not followed",
+    }
+    if os.geteuid() != 0:  # root reads any file whatever its mode (see below)
+        (folder / "locked.txt").write_text(HARBOUR.replace("Eldham", "Riga"))
+        (folder / "locked.txt").chmod(0o000)
+        reasons["locked.txt"] = "permission denied"
+    return briefed, reasons
+
+
+def test_bad_inputs_are_each_named_once_and_the_rest_briefed(
+    fake_server: FakeServer, tmp_path: Path
+) -> None:
+    """A real `brief make` process over the bad-input corpus. A file without read
+    permission is in the corpus only when the tests do not run as root (root reads
+    any file whatever its mode, and the interpreter here lives under /root, so the
+    process cannot run as another user); test_ingest's
+    test_unreadable_file_is_a_problem covers it as user nobody in either case."""
+    briefed, reasons = bad_inputs(tmp_path / "in", tmp_path / "outside.txt")
+    writable = tmp_path / "w"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "BRIEF_"))}
+    env["BRIEF_CACHE_DIR"] = str(writable / "cache")
+    proc = subprocess.run(
+        [sys.executable, "-m", "briefing", "make", str(tmp_path / "in"), "--base-url",
+         fake_server.base_url, "--out", str(writable / "out"), "--concurrency", "1",
+         "--config", str(tmp_path / "none.toml")],
+        capture_output=True, text=True, cwd=ROOT, env=env, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 3, proc.stderr  # partial: written, files left out
+    assert "Traceback" not in proc.stderr
+    for path, reason in reasons.items():
+        lines = [line for line in proc.stderr.splitlines() if f" {path}: " in line]
+        assert len(lines) == 1, (path, proc.stderr)
+        assert lines[0].startswith(f"brief: left out {path}: ") and reason in lines[0]
+    [out] = (writable / "out").glob("*.json")
+    briefing = json.loads(out.read_text())
+    assert {p["path"] for p in briefing["problems"]} == set(reasons)
+    assert {s["path"] for s in briefing["sources"]} == briefed
+    markdown = next((writable / "out").glob("*.md")).read_text()
+    assert all(path in markdown for path in reasons)  # the briefing says what is missing
+    sent = json.dumps(fake_server.requests, ensure_ascii=False)
+    assert "A secret outside the folder" not in sent and "Riga" not in sent
+    assert "Ardèche" in sent and "Grève au port" in sent  # decoded, not mangled

@@ -480,3 +480,12 @@ def test_text_byline_gives_author_outlet_and_date(tmp_path: Path) -> None:
         "2026-11-21",
     )
     assert (second.source, second.author) == ("b", None)
+
+
+def test_utf8_with_broken_bytes_is_kept_with_them_replaced(tmp_path: Path) -> None:
+    text = "Réunion à Prague\n\nLes ministres se sont réunis jeudi à Prague, a dit le préfet."
+    data = text.encode().replace(b"pr\xc3\xa9fet", b"pr\xc3fet")  # half an é is lost
+    write(tmp_path / "a.txt", data.replace(b"\n\nLes", b"\n\n\xffLes"))  # a stray byte
+    [article], problems = read_folder(tmp_path)
+    assert problems == []
+    assert article.text == text.replace("préfet", "pr\ufffdfet").replace("\n\nLes", "\n\n\ufffdLes")

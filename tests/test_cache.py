@@ -1,0 +1,110 @@
+"""The answer cache: content-addressed, in SQLite (WAL), kept across a killed run."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import ROOT
+from fake_openai import FakeServer
+
+from briefing.cache import Cache, cache_key
+
+ARTICLES = {
+    "a.txt": "Harbour strike spreads\n\nDockers in Eldham struck again on Monday, the union "
+    'said. "We will not go back without a contract," said organiser Mara Voss.',
+    "b.txt": "Chess club wins cup\n\nThe Eldham chess club won the regional cup on Sunday. "
+    "The final was decided in a blitz play-off.",
+    "c.txt": "Flood warning for the valley\n\nForecasters warned of floods in the Arden "
+    "valley after a week of rain. The river could burst its banks by Friday.",
+}
+
+
+def brief_make(
+    folder: Path, server: FakeServer, tmp_path: Path, *extra: str
+) -> subprocess.Popen[str]:
+    """`brief make` in its own process, one call at a time, with its own cache."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "BRIEF_"))}
+    env["BRIEF_CACHE_DIR"] = str(tmp_path / "cache")
+    args = [sys.executable, "-m", "briefing", "make", str(folder), "--base-url",
+            server.base_url, "--out", str(tmp_path / "out"), "--concurrency", "1",
+            "--config", str(tmp_path / "none.toml"), "-q", *extra]  # fmt: skip
+    return subprocess.Popen(
+        args, cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+
+
+def finish(proc: subprocess.Popen[str]) -> tuple[int, str]:
+    _, err = proc.communicate(timeout=120)
+    return proc.returncode, err
+
+
+def wait_for(condition: object, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.05)
+
+
+def bodies(requests: list[dict[str, object]]) -> list[str]:
+    return [json.dumps(r["messages"], sort_keys=True) for r in requests]
+
+
+def test_a_killed_run_redoes_only_the_calls_that_had_not_finished(
+    fake_server: FakeServer, tmp_path: Path
+) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name, text in ARTICLES.items():
+        (folder / name).write_text(text)
+    finished = 3
+    fake_server.hold_after = finished  # the 4th call gets no answer: the run hangs there
+
+    first = brief_make(folder, fake_server, tmp_path)
+    wait_for(lambda: len(fake_server.requests) == finished + 1)
+    first.send_signal(signal.SIGKILL)  # a real kill: no cleanup, no atexit, no flush
+    assert finish(first)[0] == -signal.SIGKILL
+    fake_server.release.set()
+    before = bodies(fake_server.requests)
+    with sqlite3.connect(tmp_path / "cache" / "answers.sqlite3") as db:
+        assert db.execute("SELECT count(*) FROM answers").fetchone()[0] == finished
+    assert not (tmp_path / "out").exists()
+
+    fake_server.hold_after = None
+    code, err = finish(brief_make(folder, fake_server, tmp_path))
+    assert code == 0, err
+    redone = bodies(fake_server.requests)[len(before) :]
+    # Nothing that was answered before the kill was asked again; the call that was
+    # in flight when the run died was.
+    assert not set(redone) & set(before[:finished])
+    assert before[finished] in redone
+    done = json.loads(next((tmp_path / "out").glob("*.json")).read_text())
+    assert sorted(s["path"] for s in done["sources"]) == sorted(ARTICLES)
+
+    # The whole run costs finished + len(redone) calls: a run without the cache
+    # makes exactly that many, and a run with it makes none.
+    sent = len(fake_server.requests)
+    assert finish(brief_make(folder, fake_server, tmp_path))[0] == 0
+    assert len(fake_server.requests) == sent
+    assert finish(brief_make(folder, fake_server, tmp_path, "--no-cache"))[0] == 0
+    assert len(fake_server.requests) - sent == finished + len(redone)
+
+
+def test_key_covers_model_prompt_and_schema(tmp_path: Path) -> None:
+    base = {"model": "m", "messages": [{"role": "user", "content": "x"}], "schema": {"a": 1}}
+    key = cache_key(**base)
+    assert key == cache_key(**dict(reversed(base.items())))  # order of the parts is no matter
+    for change in ({"model": "n"}, {"messages": []}, {"schema": {"a": 2}}):
+        assert cache_key(**{**base, **change}) != key
+    cache = Cache(tmp_path / "c.sqlite3")
+    cache.put(key, "map", '{"x": 1}', 10, 2)
+    assert cache.get(key) == ('{"x": 1}', 10, 2) and cache.get(cache_key(model="z")) is None
+    with sqlite3.connect(tmp_path / "c.sqlite3") as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    cache.close()
