@@ -72,7 +72,8 @@ def test_contrast_formula() -> None:
 
 
 def palettes(page: str) -> dict[str, dict[str, str]]:
-    """The page's colour variables: light (the default), dark and print (each over light)."""
+    """The page's colour variables: light (the default), dark and print (each over light:
+    the dark theme is for screens only, so a page printed from a dark system is light)."""
     style = re.search(r"<style>(.*?)</style>", page, re.S)
     assert style
     css = style.group(1)
@@ -86,7 +87,7 @@ def palettes(page: str) -> dict[str, dict[str, str]]:
     light = block(":root")
     return {
         "light": light,
-        "dark": light | block("@media (prefers-color-scheme: dark)"),
+        "dark": light | block("@media screen and (prefers-color-scheme: dark)"),
         "print": light | block("@media print"),
     }
 
@@ -231,6 +232,11 @@ def test_example_page_in_headless_chromium(tmp_path_factory: pytest.TempPathFact
                     background = page.evaluate("getComputedStyle(document.body).backgroundColor")
                     dark = background != "rgb(251, 250, 247)"
                     assert dark is (scheme == "dark"), background
+                    # printed, the page is black on white whatever the screen's theme
+                    page.emulate_media(media="print")
+                    printed = page.evaluate("getComputedStyle(document.body).backgroundColor")
+                    assert printed == "rgb(255, 255, 255)", printed
+                    page.emulate_media(media="screen")
                     path = shots / f"{view}-{scheme}.png"
                     page.screenshot(path=str(path), full_page=True)
                     assert path.stat().st_size > 10_000
