@@ -18,11 +18,13 @@ from typing import Any
 
 import markupsafe
 import pytest
+from click.testing import CliRunner, Result
 from conftest import EXAMPLES, ROOT
-from fake_openai import FakeServer, Reply, schema_name
+from fake_openai import FakeServer, Reply, completion, schema_name
 
 from briefing import archive, jobs, schedule
-from briefing.errors import EXIT_BUSY, EXIT_OK, LLMError
+from briefing.cli import cli as main
+from briefing.errors import EXIT_BUSY, EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, LLMError
 from briefing.models import Briefing
 
 NOW = dt.datetime(2026, 11, 22, 7, 0, tzinfo=dt.UTC)
@@ -121,7 +123,7 @@ def test_second_run_briefs_only_what_is_new(job: Setup) -> None:
     assert (job.out / "2026-11-22.json").exists()
     second = job.briefing("2026-11-22-1230")
     assert [s.path for s in second.sources] == [WATER]
-    assert all("Rationing" in m or "water" in m.lower() for m in job.mapped()[mapped_before:])
+    assert all("Port Ellery" in m for m in job.mapped()[mapped_before:])
     assert job.outputs()["latest.html"] == job.outputs()["2026-11-22-1230.html"]
     index = (job.out / "index.html").read_text()
     assert index.index("2026-11-22-1230.html") < index.index('"2026-11-22.html"')
@@ -249,3 +251,67 @@ def test_overlapping_runs_second_exits_busy(job: Setup, tmp_path: Path) -> None:
     assert results and results[0].status == "ok"
     assert any(" busy: " in line for line in job.log())
     assert job.log()[-1].startswith("2026-11-22T07:00:00+00:00 ok:")
+
+
+def test_partial_run_retries_only_the_left_out_article(job: Setup) -> None:
+    job.put(*BOE, WATER)
+    answer = job.server.answer
+
+    def water_garbled(request: dict[str, Any]) -> Reply:
+        user = request["messages"][1]["content"]
+        if schema_name(request) == "ChunkNotes" and "Port Ellery" in user:
+            job.server.requests.append(request)
+            return Reply(body=completion(request, '{"facts": "not a list"}'))
+        return answer(request)
+
+    job.server.answer = water_garbled  # type: ignore[method-assign]
+    result = job.run(NOW)
+    assert result.status == "partial" and result.exit_code == EXIT_PARTIAL
+    assert "left out 1" in result.message
+    assert result.briefing is not None
+    assert [p.path for p in result.briefing.problems] == [WATER]
+    assert sorted(json.loads(job.state_bytes())["seen"].values()) == sorted(BOE)
+
+    job.server.answer = answer  # type: ignore[method-assign]
+    again = job.run(NOW + dt.timedelta(days=1))
+    assert again.status == "ok"
+    assert [s.path for s in job.briefing("2026-11-23").sources] == [WATER]
+
+
+def cli(job: Setup, *args: str) -> Result:
+    env = {
+        "XDG_STATE_HOME": str(job.tmp / "xdg-state"),
+        "BRIEF_CACHE_DIR": str(job.tmp / "cache"),
+        "OPENAI_API_KEY": None,
+        "OPENAI_BASE_URL": None,
+    }
+    return CliRunner().invoke(main, ["run", "morning", "--config", str(job.config), *args], env=env)
+
+
+def test_cli_run_is_quiet_unless_something_fails(job: Setup) -> None:
+    job.put(*BOE)
+    quiet = cli(job, "--quiet")
+    assert quiet.exit_code == 0 and quiet.stdout == "" and quiet.stderr == ""
+    assert len(list(job.out.glob("*.json"))) == 2  # the briefing and index.json
+    again = cli(job)
+    assert again.exit_code == 0 and "nothing new" in again.stdout, again.output
+    job.put(WATER)
+    answer = job.server.answer
+
+    def down(request: dict[str, Any]) -> Reply:
+        return Reply(401, {"error": {"message": "invalid api key"}})
+
+    job.server.answer = down  # type: ignore[method-assign]
+    failed = cli(job, "--quiet")
+    assert failed.exit_code == EXIT_FAILED and failed.stdout == ""
+    assert "rejected the API key" in failed.stderr
+    job.server.answer = answer  # type: ignore[method-assign]
+    assert cli(job, "--quiet").exit_code == 0
+    newest = archive.load(job.out).briefings[-1].stem
+    assert [s.path for s in job.briefing(newest).sources] == [WATER]
+
+
+def test_help_documents_the_busy_exit_code() -> None:
+    result = CliRunner().invoke(main, ["run", "--help"])
+    assert result.exit_code == 0
+    assert f"{EXIT_BUSY}  busy" in result.output
