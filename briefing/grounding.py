@@ -29,10 +29,22 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from briefing.models import Actor, Cited, Drop, Event, Framing, Grounding, Point, Risk, StoryDraft
+from briefing.models import (
+    Actor,
+    Cited,
+    Drop,
+    Event,
+    Fact,
+    Framing,
+    Grounding,
+    Point,
+    Risk,
+    StoryDraft,
+)
 
 SUPPORT = 0.5
 C = TypeVar("C", bound=Cited)
+F = TypeVar("F", bound=Fact)
 _QUOTES = str.maketrans({c: '"' for c in "“”„‟«»″"} | {c: "'" for c in "‘’‚‛‹›′`"})
 _DASHES = str.maketrans({c: "-" for c in "‐‑‒–—―−"})
 _QUOTED = re.compile(r'"([^"]+)"|(?<!\w)\'([^\']+?)\'(?!\w)')
@@ -370,6 +382,23 @@ class Checker:
                 if overlap > score:
                     best, score = f"{source.number}.{number}", overlap
         return best if score >= SUPPORT else None
+
+
+def traceable_facts(facts: list[F], source: SourceText) -> list[F]:
+    """The facts of one article's map notes that can be traced to it: those with a
+    valid citation, and those without one that a sentence of the article supports
+    (that sentence becomes the citation). The others, the model's own invention or
+    what an article told it to write, are dropped here: the story's headline,
+    top line and summary are written from the notes and are not checked item by item.
+    """
+    checker = Checker(source.number, [source])
+    kept = []
+    for fact in facts:
+        if not fact.cites and (best := checker._best_sentence(fact.text)) is not None:
+            fact.cites = [best]
+        if fact.cites:
+            kept.append(fact)
+    return kept
 
 
 def _name_words(name: str) -> set[str]:

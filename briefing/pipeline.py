@@ -28,7 +28,7 @@ import tiktoken
 from briefing import chunking, clustering, drafts
 from briefing.config import Config
 from briefing.errors import CallError, ConfigError, InputError
-from briefing.grounding import Checker, SourceText
+from briefing.grounding import Checker, SourceText, traceable_facts
 from briefing.llm import LLM
 from briefing.models import (
     Article,
@@ -168,7 +168,10 @@ class Pipeline:
                 return None
             finally:
                 self._tick(1)
-            return _globalise(notes, doc.number, {s.number for s in chunk.sentences})
+            notes = _globalise(notes, doc.number, {s.number for s in chunk.sentences})
+            source = SourceText(doc.number, doc.article.text, doc.sentences, doc.article.published)
+            notes.facts = traceable_facts(notes.facts, source)
+            return notes
 
         for (doc, _), notes in zip(jobs, self._parallel(jobs, one), strict=True):
             if notes is not None:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from briefing.chunking import split_sentences
-from briefing.grounding import Checker, SourceText, normalise
-from briefing.models import Actor, Event, Framing, Grounding, Point, Risk, StoryDraft
+from briefing.grounding import Checker, SourceText, normalise, traceable_facts
+from briefing.models import Actor, Event, Fact, Framing, Grounding, Point, Risk, StoryDraft
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "seeds"
 # Source numbers as a later story of a briefing would have them (not 1 and 2), so that
@@ -500,3 +500,19 @@ def test_narrative_text_offered_as_a_quote_is_not_a_quote(
     assert [(f.kind, f.reason) for f in check.report.failures] == [
         ("quote", "no source of this story puts these words in quotation marks")
     ]
+
+
+def test_map_facts_that_cannot_be_traced_to_the_article_are_dropped(
+    sources: dict[int, SourceText],
+) -> None:
+    source = sources[A]
+    cited = sid(source, "Stoltenberg")
+    sentence = source.sentences[int(cited.split(".")[1])]
+    facts = [
+        Fact(text="Anything the model wrote, with a valid citation.", cites=[cited]),
+        Fact(text=sentence),  # no citation, but the article says it
+        Fact(text="General Boris Karlov ordered the dam at Arden opened."),  # invented
+    ]
+    kept = traceable_facts(facts, source)
+    assert [f.text for f in kept] == [facts[0].text, sentence]
+    assert kept[1].cites == [cited]
