@@ -206,3 +206,29 @@ def briefing() -> Any:
         stories=[],
         sources=[],
     )
+
+
+def test_job_with_password_in_config_fails_before_any_model_call(
+    fake_server: FakeServer, tmp_path: Path
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(EXAMPLES / "ledger-boe-rates.md", inbox)
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'base_url = "{fake_server.base_url}"\n\n[smtp]\nhost = "127.0.0.1"\npassword = "x"\n'
+    )
+    job = schedule.make_job("m", input=inbox, at="07:00", out=tmp_path / "out", email=["a@b.c"])
+    schedule.add(
+        job, config_path=config, base_command=["brief"], where=schedule.Where(tmp_path / "tab")
+    )
+    with pytest.raises(MailError, match="must not hold the password"):
+        jobs.run_job(
+            "m",
+            config_path=config,
+            env={},
+            now=lambda: NOW,
+            state_dir=tmp_path / "state",
+            cache_dir=lambda c: tmp_path / "cache",
+        )
+    assert fake_server.requests == [] and not (tmp_path / "out").exists()
