@@ -24,7 +24,14 @@ from fake_openai import FakeServer, Reply, completion, schema_name
 
 from briefing import archive, jobs, schedule
 from briefing.cli import cli as main
-from briefing.errors import EXIT_BUSY, EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, LLMError
+from briefing.errors import (
+    EXIT_BUSY,
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    LLMError,
+    RenderError,
+)
 from briefing.models import Briefing
 
 NOW = dt.datetime(2026, 11, 22, 7, 0, tzinfo=dt.UTC)
@@ -315,3 +322,21 @@ def test_help_documents_the_busy_exit_code() -> None:
     result = CliRunner().invoke(main, ["run", "--help"])
     assert result.exit_code == 0
     assert f"{EXIT_BUSY}  busy" in result.output
+
+
+def test_outputs_that_cannot_be_written_keep_the_state_and_cost_nothing_twice(
+    job: Setup,
+) -> None:
+    job.put(*BOE)
+    job.out.write_text("a file where the output folder should be")
+    with pytest.raises(RenderError):
+        job.run(NOW)
+    assert not (job.state / "morning" / "state.json").exists()
+    assert job.log()[-1].startswith("2026-11-22T07:00:00+00:00 failed:")
+    sent = len(job.server.requests)
+    assert sent > 0
+    job.out.unlink()
+    result = job.run(NOW)
+    assert result.status == "ok"
+    assert len(job.server.requests) == sent, "answers were paid for twice"
+    assert len(json.loads(job.state_bytes())["seen"]) == 2
