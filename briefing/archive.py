@@ -91,9 +91,15 @@ def load(out_dir: Path) -> Archive:
 
 
 def publish(
-    briefing: Briefing, out_dir: Path, *, now: dt.datetime, formats: Sequence[str]
+    briefing: Briefing,
+    out_dir: Path,
+    *,
+    now: dt.datetime,
+    formats: Sequence[str],
+    title: str | None = None,
 ) -> list[Path]:
-    """Write ``briefing`` under a free dated name and update latest.html and the index.
+    """Write ``briefing`` under a free dated name and update latest.html and the index
+    (headed ``title``, by default the folder's name).
 
     Returns every path written. Files are written in that order, each atomically, so a
     failure leaves the older briefings and pages as they were.
@@ -119,7 +125,7 @@ def publish(
         render.atomic_write(out_dir / LATEST_HTML, render.to_html(briefing))
         written.append(out_dir / LATEST_HTML)
     render.atomic_write(out_dir / INDEX_JSON, archive.model_dump_json(indent=2))
-    render.atomic_write(out_dir / INDEX_HTML, to_index_html(archive, title=f"{out_dir.name}"))
+    render.atomic_write(out_dir / INDEX_HTML, to_index_html(archive, title=title or out_dir.name))
     return [*written, out_dir / INDEX_JSON, out_dir / INDEX_HTML]
 
 

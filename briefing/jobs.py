@@ -206,7 +206,9 @@ def _run(
     briefing = runner.brief(
         new, fresh_problems, config, now=now, cache_dir=cache_dir, http_client=http_client
     )
-    files = archive.publish(briefing, config.out_dir, now=now, formats=config.formats)
+    files = archive.publish(
+        briefing, config.out_dir, now=now, formats=config.formats, title=f"job {job.name}"
+    )
     if smtp is not None:
         mail.send(briefing, job.email, smtp, context=smtp_context)
     failed = {p.path for p in briefing.problems if not p.skipped}

@@ -110,7 +110,7 @@ def test_first_run_writes_dated_briefing_latest_and_index(job: Setup) -> None:
     briefing = job.briefing("2026-11-22")
     assert sorted(s.path for s in briefing.sources) == sorted(BOE)
     index = (job.out / "index.html").read_text()
-    assert 'href="2026-11-22.html"' in index and "2026-11-22" in index
+    assert 'href="2026-11-22.html"' in index and "Briefings: job morning" in index
     top = briefing.top_lines[0].text
     assert top and markupsafe.escape(top) in index
     state = json.loads(job.state_bytes())
