@@ -117,7 +117,8 @@ def _flags(**given: Any) -> dict[str, Any]:
 @click.option("--chunk-tokens", type=int, help="Tokens per article chunk [1200].")
 @click.option("--chunk-overlap", type=int, help="Tokens of overlap between chunks [60].")
 @click.option("--max-output-tokens", type=int, help="Most tokens per answer [2048].")
-@click.option("--concurrency", type=int, help="Parallel model calls [1 local, 4 remote].")
+@click.option("--concurrency", type=int, help="Parallel model calls [2 local, 8 remote].")
+@click.option("--max-tokens", type=int, help="Token budget of the run; calls past it are not sent.")
 @click.option("--timeout", type=float, help="Seconds to wait for one answer [300].")
 @click.option(
     "--keep-unverified", is_flag=True, default=None, help="Keep, marked, what fails checks."

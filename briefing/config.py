@@ -71,6 +71,8 @@ class Config(BaseModel):
     temperature: float = Field(default=0.0, ge=0, le=2)
     timeout: float = Field(default=300.0, gt=0)
     concurrency: int | None = Field(default=None, ge=1)
+    # Prompt + completion tokens the whole run may spend (briefing/budget.py); None: no limit.
+    max_tokens: int | None = Field(default=None, ge=1)
     language: str = "en"
     keep_unverified: bool = False
     prices: dict[str, Price] = Field(default_factory=dict)

@@ -53,6 +53,10 @@ class CallError(LLMError):
     The run goes on without the article or story the call was for, and names it."""
 
 
+class BudgetError(CallError):
+    """A call was not sent: it would take the run past its token budget (--max-tokens)."""
+
+
 class OutputError(CallError):
     """The model's answer did not fit the expected schema, even after one re-ask."""
 

@@ -23,6 +23,7 @@ cached by content (see :mod:`briefing.cache`).
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import threading
 from typing import Any, TypeVar, cast
@@ -31,6 +32,7 @@ import openai
 from pydantic import BaseModel, ValidationError
 
 from briefing.backoff import Backoff, retried, retry_after
+from briefing.budget import Budget
 from briefing.cache import Cache, cache_key
 from briefing.errors import CallError, LLMError, OutputError
 from briefing.models import Usage
@@ -63,10 +65,11 @@ def make_client(
     )
 
 
+@functools.cache  # built once per model: pydantic takes ~10 ms per schema
 def strict_schema(model: type[BaseModel]) -> dict[str, Any]:
     """The model's JSON schema in the strict form OpenAI requires: every object
     closed (``additionalProperties: false``) and every property required; item
-    citations come last."""
+    citations come last. Cached: callers must not change the result."""
     schema = copy.deepcopy(model.model_json_schema())
 
     def close(node: Any) -> None:
@@ -106,6 +109,7 @@ class LLM:
         max_tokens: int = 1200,
         mode: str = "json_schema",
         backoff: Backoff | None = None,
+        budget: Budget | None = None,
     ) -> None:
         if mode not in MODES:
             raise LLMError(f"unknown structured-output mode {mode!r}; use one of {MODES}.")
@@ -117,6 +121,7 @@ class LLM:
         self.max_tokens = max_tokens
         self.mode = mode
         self.backoff = backoff if backoff is not None else Backoff()
+        self.budget = budget
         self._lock = threading.Lock()
 
     def ask(self, step: str, messages: list[dict[str, str]], output: type[T], *, subject: str) -> T:
@@ -140,7 +145,7 @@ class LLM:
         conversation = list(messages)
         prompt_tokens = completion_tokens = 0
         for attempt in (1, 2):
-            content, finish, used = self._complete(step, conversation, output, schema, subject)
+            content, finish, used = self._metered(step, conversation, output, schema, subject)
             prompt_tokens += used[0]
             completion_tokens += used[1]
             try:
@@ -186,6 +191,26 @@ class LLM:
                 )
             return result
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _metered(
+        self,
+        step: str,
+        messages: list[dict[str, str]],
+        output: type[BaseModel],
+        schema: dict[str, Any],
+        subject: str,
+    ) -> tuple[str, str | None, tuple[int, int]]:
+        """:meth:`_complete` within the run's token budget, if it has one."""
+        if self.budget is None:
+            return self._complete(step, messages, output, schema, subject)
+        held = self.budget.reserve(messages, self.max_tokens, subject=subject)
+        used: int | None = None
+        try:
+            result = self._complete(step, messages, output, schema, subject)
+            used = sum(result[2]) or None
+            return result
+        finally:
+            self.budget.settle(held, used)
 
     def _complete(
         self,

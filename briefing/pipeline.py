@@ -25,7 +25,7 @@ from typing import Protocol, TypeVar
 
 import tiktoken
 
-from briefing import chunking, clustering, drafts
+from briefing import chunking, clustering, drafts, workers
 from briefing.config import Config
 from briefing.errors import CallError, ConfigError, InputError
 from briefing.grounding import Checker, SourceText, traceable_facts
@@ -96,11 +96,14 @@ class Pipeline:
         problems = list(problems)
         if self.progress is not None:
             self.progress.grow(sum(len(doc.chunks) for doc in docs) + len(stories))
-        self._map(docs)
-        grounding = Grounding()
-        written = self._parallel(
-            [[d for d in story if not d.failed] for story in stories], self._story
+        # Map calls, then each story's call as soon as its notes are in (briefing/workers.py).
+        written = workers.staged(
+            max(1, self.config.concurrency or 1),
+            [[(doc, chunk) for doc in story for chunk in doc.chunks] for story in stories],
+            self._map_one,
+            lambda i, notes: self._story(_noted(stories[i], notes)),
         )
+        grounding = Grounding()
         # Articles the map step or their story's call could not use, each once.
         problems += [Problem(path=d.article.path, reason=d.failed) for d in docs if d.failed]
         results: list[tuple[list[Doc], StoryDraft]] = []
@@ -151,31 +154,23 @@ class Pipeline:
 
     # -- map ----------------------------------------------------------------------------------
 
-    def _map(self, docs: list[Doc]) -> None:
-        jobs = [(doc, chunk) for doc in docs for chunk in doc.chunks]
-        guide = field_guide(ChunkNotes)
-
-        def one(job: tuple[Doc, Chunk]) -> ChunkNotes | None:
-            doc, chunk = job
-            if doc.failed:
-                return None
-            messages = map_messages(self.prompts, doc, chunk, guide)
-            subject = f"{doc.article.path} (passage {chunk.index + 1} of {len(doc.chunks)})"
-            try:
-                notes = self.llm.ask("map", messages, ChunkNotes, subject=subject)
-            except CallError as err:
-                doc.failed = str(err)
-                return None
-            finally:
-                self._tick(1)
-            notes = _globalise(notes, doc.number, {s.number for s in chunk.sentences})
-            source = SourceText(doc.number, doc.article.text, doc.sentences, doc.article.published)
-            notes.facts = traceable_facts(notes.facts, source)
-            return notes
-
-        for (doc, _), notes in zip(jobs, self._parallel(jobs, one), strict=True):
-            if notes is not None:
-                doc.notes.append(notes)
+    def _map_one(self, job: tuple[Doc, Chunk]) -> ChunkNotes | None:
+        doc, chunk = job
+        if doc.failed:
+            return None
+        messages = map_messages(self.prompts, doc, chunk, field_guide(ChunkNotes))
+        subject = f"{doc.article.path} (passage {chunk.index + 1} of {len(doc.chunks)})"
+        try:
+            notes = self.llm.ask("map", messages, ChunkNotes, subject=subject)
+        except CallError as err:
+            doc.failed = str(err)
+            return None
+        finally:
+            self._tick(1)
+        notes = _globalise(notes, doc.number, {s.number for s in chunk.sentences})
+        source = SourceText(doc.number, doc.article.text, doc.sentences, doc.article.published)
+        notes.facts = traceable_facts(notes.facts, source)
+        return notes
 
     # -- reduce -------------------------------------------------------------------------------
 
@@ -353,6 +348,14 @@ def render_notes(notes: ChunkNotes, header: str) -> str:
             for r in notes.risks
         ]
     return "\n".join(lines)
+
+
+def _noted(docs: list[Doc], notes: list[ChunkNotes | None]) -> list[Doc]:
+    """Give each article its map notes (in chunk order); the articles still in the run."""
+    answers = iter(notes)
+    for doc in docs:
+        doc.notes += [n for n in (next(answers) for _ in doc.chunks) if n is not None]
+    return [doc for doc in docs if not doc.failed]
 
 
 def _globalise(notes: ChunkNotes, number: int, valid: set[int]) -> ChunkNotes:

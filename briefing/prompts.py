@@ -14,6 +14,7 @@ the text, so an article cannot close its own fence and speak as the prompt.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from importlib import resources
@@ -61,6 +62,7 @@ def fence(text: str, tag: str = "article") -> str:
     return f"<{tag}>\n{safe}\n</{tag}>"
 
 
+@functools.cache  # the same few models on every call of a run
 def field_guide(model: type[BaseModel]) -> str:
     """The output contract in a few lines the model can read: one line per field,
     nested item types listed after, each with its description. A field that every

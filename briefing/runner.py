@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from briefing import chunking, engine, ingest, render, weights
+from briefing.budget import Budget
 from briefing.cache import Cache
 from briefing.config import Config
 from briefing.errors import EXIT_OK, EXIT_PARTIAL, ConfigError
@@ -26,6 +27,10 @@ from briefing.pipeline import Pipeline, Progress, count_messages, map_messages, 
 from briefing.prompts import Prompts, field_guide
 
 LOCAL_SLOTS = 2
+# Remote APIs serve many requests at once; 8 in flight keeps a run within 10 % of
+# the latency floor (bench/bench_pipeline.py) and the shared 429 backoff slows all
+# of them down together when a server asks.
+REMOTE_CONCURRENCY = 8
 
 # Typical answer sizes, measured on the examples with the embedded model; used only
 # for --dry-run estimates.
@@ -123,6 +128,7 @@ def brief(
                 cache=cache,
                 temperature=config.temperature,
                 max_tokens=config.max_output_tokens,
+                budget=None if config.max_tokens is None else Budget(config.max_tokens, encoding),
             )
             run_config = config.model_copy(update={"concurrency": concurrency})
             pipeline = Pipeline(llm, prompts, encoding, run_config, progress)
@@ -141,7 +147,7 @@ def endpoint(config: Config, cache_dir: Path) -> Iterator[tuple[str | None, str,
     """
     if not config.uses_embedded_model:
         model = config.model or "gpt-4o-mini"
-        yield config.base_url, model, config.concurrency or 4
+        yield config.base_url, model, config.concurrency or REMOTE_CONCURRENCY
         return
     model_path = config.model_path or weights.default_model_path(cache_dir)
     if not weights.engine_available() or not model_path.is_file():

@@ -229,7 +229,9 @@ def test_a_story_the_model_cannot_write_leaves_the_others(
     )
     articles, _ = ingest.read_folder(tmp_path)
     bad = Reply(body=completion({"messages": []}, "{}"))
-    fake_server.script += [None, None, bad, bad]  # both maps by the rules, one story fails
+    # One story at a time: the first story's map by the rules, its story call fails
+    # (and its re-ask); the second story by the rules.
+    fake_server.script += [None, bad, bad]
     briefing = pipeline(fake_server, concurrency=1).run(articles, now=NOW)
     assert len(briefing.stories) == 1
     assert len(briefing.problems) == 1 and "StoryDraft" in briefing.problems[0].reason
