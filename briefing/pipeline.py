@@ -27,7 +27,7 @@ import tiktoken
 
 from briefing import chunking, clustering, drafts, workers
 from briefing.config import Config
-from briefing.errors import CallError, ConfigError, InputError
+from briefing.errors import CallError, ConfigError, LLMError
 from briefing.grounding import Checker, SourceText, traceable_facts
 from briefing.llm import LLM
 from briefing.models import (
@@ -113,7 +113,8 @@ class Pipeline:
                 continue
             results.append((live, draft))
         if not results:
-            raise InputError(
+            # The articles were readable: every one failed at the model.
+            raise LLMError(
                 "no article could be briefed: "
                 + "; ".join(f"{p.path}: {p.reason}" for p in problems[:5])
             )

@@ -54,6 +54,7 @@ class FakeServer:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
         self.times: list[float] = []
+        self.keys: list[str] = []  # the Authorization header of each request
         self.hold_after: int | None = None
         self.release = threading.Event()
         self.when: dict[str, Reply] = {}
@@ -132,6 +133,8 @@ class FakeServer:
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length", 0))
                 request = json.loads(self.rfile.read(length) or b"{}")
+                with server.lock:
+                    server.keys.append(self.headers.get("authorization", ""))
                 if not self.path.endswith("/chat/completions"):
                     self._send(Reply(404, {"error": {"message": "not found"}}))
                     return

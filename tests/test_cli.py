@@ -280,3 +280,128 @@ def test_bad_inputs_are_each_named_once_and_the_rest_briefed(
     sent = json.dumps(fake_server.requests, ensure_ascii=False)
     assert "A secret outside the folder" not in sent and "Riga" not in sent
     assert "Ardèche" in sent and "Grève au port" in sent  # decoded, not mangled
+
+
+# --- Hostile articles and a hostile model: the pages stay inert ----------------------------
+
+EVIL_PAGE = """<!DOCTYPE html><html><head><title>Port strike <script>alert(1)</script></title>
+<link rel="canonical" href="javascript:alert(1)"></head><body><article>
+<h1>Port strike <img src=x onerror=alert(1)></h1>
+<p>Dockers in Eldham struck on Monday, the union said.<script>alert(2)</script>
+<a href="javascript:alert(3)">Read more about the strike</a> on the union's site.</p>
+<p>The strike could halt grain exports, officials warned on Tuesday evening.</p>
+</article></body></html>"""
+EVIL_MD = """---
+title: "Flood <script>alert(4)</script> warning"
+source: "<img src=x onerror=alert(5)>"
+url: "javascript:alert(6)"
+---
+Forecasters warned of floods in the Arden valley <script>alert(7)</script> on Friday.
+
+<div onmouseover="alert(8)">The river could burst its banks by Sunday, they said.</div>
+
+Maps: [the valley](javascript:alert(9)) and <a href="data:text/html;base64,PHNjcmlwdD4=">this</a>.
+"""
+EVIL_TEXT = (
+    "Chess club wins cup\n\nThe Eldham chess club won the cup <img src=x onerror=alert(10)> "
+    "on Sunday. Its captain wrote [see](javascript:alert(11)) and <iframe src=//x.example>."
+)
+# What a model that repeats hostile markup writes for every story.
+EVIL_STORY = {
+    "headline": "<script>alert(12)</script>Strike",
+    "top_line": "<img src=x onerror=alert(13)> [x](javascript:alert(14))",
+    "summary": '<a href="data:text/html,x">data</a> <svg onload=alert(15)>',
+    "actors": [],
+    "risks": [],
+    "agreement": [],
+    "framings": [],
+    "divergence": "<b onmouseover=alert(16)>bold</b>",  # cleared: one-source stories
+    "timeline": [],
+    "open_questions": ["<script>alert(17)</script>?"],
+}
+
+
+def test_hostile_markup_from_articles_and_model_is_inert(
+    fake_server: FakeServer, tmp_path: Path
+) -> None:
+    from test_render import assert_inert, parse_html, visible_text
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "port.html").write_text(EVIL_PAGE)
+    (folder / "flood.md").write_text(EVIL_MD)
+    (folder / "chess.txt").write_text(EVIL_TEXT)
+    fake_server.when["Write the story."] = Reply(
+        body=completion({"messages": []}, json.dumps(EVIL_STORY))
+    )
+    out = tmp_path / "out"
+    result = run(tmp_path, "make", str(folder), "--base-url", fake_server.base_url,
+                 "--out", str(out), "--concurrency", "1")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    root = parse_html(next(out.glob("*.html")).read_text())
+    assert_inert(root)  # no script, img, iframe; no on* attribute; links http(s) or #
+    text = visible_text(root)
+    assert "<script>alert(12)</script>Strike" in text  # shown as text, not run
+    assert "<img src=x onerror=alert(13)> [x](javascript:alert(14))" in text
+    # The Markdown file, as a renderer that allows raw HTML shows it, is inert too.
+    from markdown_it import MarkdownIt
+
+    md = next(out.glob("*.md")).read_text()
+    assert_inert(
+        parse_html(
+            "<!DOCTYPE html><title>t</title>" + MarkdownIt("commonmark", {"html": True}).render(md)
+        )
+    )
+    briefing = json.loads(next(out.glob("*.json")).read_text())
+    assert {s["path"] for s in briefing["sources"]} == {"port.html", "flood.md", "chess.txt"}
+
+
+# --- Secrets ---------------------------------------------------------------------------------
+
+API_KEY = "sk-brief-SECRET-7f3a9c1e5b"
+SMTP_PASSWORD = "smtp-SECRET-pw-4d8e2b"
+
+
+def test_secrets_appear_in_no_output_file_cache_or_message(
+    fake_server: FakeServer, tmp_path: Path
+) -> None:
+    """Runs that succeed, plan, and fail, with a recognisable key and SMTP password in
+    the environment and a server that echoes the key back in its errors; then every
+    file brief wrote (output, cache, anything under HOME) and everything it printed
+    is searched for them."""
+    home = tmp_path / "home"
+    env: dict[str, str | None] = {
+        "OPENAI_API_KEY": API_KEY,
+        "BRIEF_SMTP_PASSWORD": SMTP_PASSWORD,
+        "HOME": str(home),
+        **{f"XDG_{kind}_HOME": str(home / kind.lower())
+           for kind in ("CACHE", "CONFIG", "DATA", "STATE")},
+    }  # fmt: skip
+    url = fake_server.base_url
+    out = str(tmp_path / "out")
+    printed = [
+        run(tmp_path, "make", str(SEEDS), "--base-url", url, "--out", out, env=env),
+        run(tmp_path, "make", str(SEEDS), "--base-url", url, "--dry-run", env=env),
+        run(tmp_path, "make", str(SEEDS), "--base-url", url, "--out", out, "--api-key",
+            API_KEY, "--no-cache", env=env),
+    ]  # fmt: skip
+    assert [r.exit_code for r in printed] == [0, 0, 0]
+    assert set(fake_server.keys) == {f"Bearer {API_KEY}"}  # the key was really used
+    echo = {"error": {"message": f"Incorrect API key provided: {API_KEY}"}}
+    fake_server.when["Stoltenberg"] = Reply(401, echo)
+    printed.append(run(tmp_path, "make", str(SEEDS), "--base-url", url, "--out", out,
+                       "--no-cache", env=env))  # fmt: skip
+    assert printed[-1].exit_code == 1 and "rejected the API key" in printed[-1].output
+    fake_server.when["Stoltenberg"] = Reply(503, echo, {"retry-after-ms": "1"})
+    printed.append(run(tmp_path, "make", str(SEEDS), "--base-url", url, "--out", out,
+                       "--no-cache", env=env))  # fmt: skip
+    assert printed[-1].exit_code == 1 and "answered 503" in printed[-1].output
+    assert "***" in printed[-1].output  # the echoed key, scrubbed
+
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".sqlite3" for p in files) and any(p.suffix == ".html" for p in files)
+    for secret in (API_KEY, SMTP_PASSWORD):
+        for result in printed:
+            assert secret not in result.output
+        for path in files:
+            assert secret.encode() not in path.read_bytes(), path

@@ -13,7 +13,7 @@ from fake_openai import FakeServer, Reply, completion
 from briefing import chunking, ingest
 from briefing.backoff import Backoff
 from briefing.config import Config
-from briefing.errors import ConfigError, InputError
+from briefing.errors import ConfigError, LLMError
 from briefing.llm import LLM, make_client
 from briefing.models import Article, Briefing
 from briefing.pipeline import Pipeline, count_messages
@@ -78,8 +78,9 @@ def test_no_article_briefed_is_an_error(fake_server: FakeServer) -> None:
     articles, _ = ingest.read_folder(SEEDS)
     bad = Reply(body=completion({"messages": []}, "nope"))
     fake_server.script += [bad] * 4
-    with pytest.raises(InputError, match="no article could be briefed"):
+    with pytest.raises(LLMError, match="no article could be briefed") as caught:
         pipeline(fake_server).run(articles, now=NOW)
+    assert caught.value.exit_code == 1  # the articles were fine; the model failed
 
 
 def long_article(tokens: int) -> Article:
