@@ -168,3 +168,24 @@ def test_round_trip_on_the_real_user_crontab(tmp_path: Path) -> None:
     after = subprocess.run(["crontab", "-l"], capture_output=True, text=True)
     assert f"brief:{name}" not in after.stdout
     assert after.stdout == before.stdout
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["../x", "..", ".", "a/b", "a\\b", "/etc", ".hidden", "-x", "x y", "", "x" * 65, "é",
+     "x\x00", "x\n", "nul:"],
+)  # fmt: skip
+def test_job_names_that_could_escape_a_folder_are_refused(tmp_path: Path, name: str) -> None:
+    """A job's name becomes folder and file names (its state folder, its lock, its
+    log): only plain names pass, so none of them can point outside its folder."""
+    with pytest.raises(ValueError, match="letters, digits"):
+        schedule.Job(name=name, input=tmp_path, out=tmp_path / "o", at="07:00")
+
+
+@pytest.mark.parametrize("name", ["morning", "Morning_2", "a-b", "x" * 64])
+def test_plain_job_names_stay_inside_the_state_folder(tmp_path: Path, name: str) -> None:
+    from briefing.jobs import job_dir
+
+    job = schedule.Job(name=name, input=tmp_path, out=tmp_path / "o", at="07:00")
+    state = tmp_path / "state"
+    assert job_dir(state, job.name).resolve().parent == state.resolve()
