@@ -35,7 +35,7 @@ import filelock
 from pydantic import BaseModel, Field, ValidationError
 
 from briefing import archive, ingest, mail, render, runner
-from briefing.config import load_config, read_config_file
+from briefing.config import Config, load_config, read_config_file
 from briefing.errors import EXIT_OK, EXIT_PARTIAL, BriefError, BusyError, JobError
 from briefing.models import Article, Briefing, Problem
 from briefing.schedule import Job, get_job
@@ -131,7 +131,7 @@ def run_job(
     env: Mapping[str, str],
     now: Callable[[], dt.datetime],
     state_dir: Path,
-    cache_dir: Callable[[Any], Path],
+    cache_dir: Callable[[Config], Path],
     since: str | None = None,
     smtp_context: Any = None,
     http_client: Any = None,
@@ -184,7 +184,7 @@ def run_job(
 
 def _run(
     job: Job,
-    config: Any,
+    config: Config,
     now: dt.datetime,
     state_dir: Path,
     window: dt.timedelta | None,
