@@ -202,7 +202,9 @@ def _run(
     fresh_problems = [p for p in problems if state.reported.get(p.path) != p.reason]
     if not new:
         what = f"in the last {since_text(window)}" if window else "since the last run"
-        return RunResult(job.name, "nothing new", f"nothing new in {job.input} {what}.")
+        unusable = [f"{p.path} ({p.reason})" for p in fresh_problems if not p.skipped]
+        note = f" Cannot use: {'; '.join(unusable)}." if unusable else ""
+        return RunResult(job.name, "nothing new", f"nothing new in {job.input} {what}.{note}")
     briefing = runner.brief(
         new, fresh_problems, config, now=now, cache_dir=cache_dir, http_client=http_client
     )

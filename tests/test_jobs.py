@@ -340,3 +340,10 @@ def test_outputs_that_cannot_be_written_keep_the_state_and_cost_nothing_twice(
     assert result.status == "ok"
     assert len(job.server.requests) == sent, "answers were paid for twice"
     assert len(json.loads(job.state_bytes())["seen"]) == 2
+
+
+def test_nothing_new_names_a_new_file_it_cannot_use(job: Setup) -> None:
+    (job.inbox / "scan.txt").write_bytes(bytes(range(256)) * 4)
+    result = job.run(NOW)
+    assert result.status == "nothing new" and result.exit_code == EXIT_OK
+    assert "Cannot use: scan.txt (" in result.message and not job.out.exists()

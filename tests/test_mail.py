@@ -232,3 +232,41 @@ def test_job_with_password_in_config_fails_before_any_model_call(
             cache_dir=lambda c: tmp_path / "cache",
         )
     assert fake_server.requests == [] and not (tmp_path / "out").exists()
+
+
+def test_a_failed_delivery_is_retried_by_the_next_run(
+    smtp_server: Smtp, fake_server: FakeServer, tmp_path: Path
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(EXAMPLES / "ledger-boe-rates.md", inbox)
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'base_url = "{fake_server.base_url}"\n\n[smtp]\nhost = "127.0.0.1"\n'
+        f'port = {smtp_server.port}\nusername = "{USER}"\n'
+    )
+    job = schedule.make_job("m", input=inbox, at="07:00", out=tmp_path / "out", email=["a@b.c"])
+    schedule.add(
+        job, config_path=config, base_command=["brief"], where=schedule.Where(tmp_path / "tab")
+    )
+
+    def run(password: str, now: dt.datetime) -> jobs.RunResult:
+        return jobs.run_job(
+            "m",
+            config_path=config,
+            env={"BRIEF_SMTP_PASSWORD": password},
+            now=lambda: now,
+            state_dir=tmp_path / "state",
+            cache_dir=lambda c: tmp_path / "cache",
+            smtp_context=smtp_server.client_context,
+        )
+
+    with pytest.raises(MailError, match="refused the login"):
+        run("wrong", NOW)
+    assert not (tmp_path / "state" / "m" / "state.json").exists()
+    assert (tmp_path / "out" / "2026-11-22.md").exists()  # written, but not delivered
+    sent = len(fake_server.requests)
+    result = run(PASSWORD, NOW + dt.timedelta(days=1))
+    assert result.status == "ok" and len(fake_server.requests) == sent
+    [(to, raw, _)] = smtp_server.inbox.messages
+    assert to == ["a@b.c"] and "Bank" in parts(raw)["text/plain"]
