@@ -49,10 +49,11 @@ class Cache:
             )
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             self._db.commit()
-        except sqlite3.Error as err:
+        except (sqlite3.Error, OSError) as err:
+            reason = err.strerror if isinstance(err, OSError) and err.strerror else err
             raise ConfigError(
-                f"cache {path}: {err}. Remove the file, choose another --cache-dir, "
-                "or run with --no-cache."
+                f"cache {path}: {reason}. Remove the file, set BRIEF_CACHE_DIR to another "
+                "folder, or run with --no-cache."
             ) from err
 
     def get(self, key: str) -> tuple[str, int, int] | None:

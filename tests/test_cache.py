@@ -11,10 +11,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from conftest import ROOT
 from fake_openai import FakeServer
 
 from briefing.cache import Cache, cache_key
+from briefing.errors import ConfigError
 
 ARTICLES = {
     "a.txt": "Harbour strike spreads\n\nDockers in Eldham struck again on Monday, the union "
@@ -108,3 +110,16 @@ def test_key_covers_model_prompt_and_schema(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "c.sqlite3") as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     cache.close()
+
+
+@pytest.mark.parametrize("damage", ["garbage", "folder is a file"])
+def test_an_unusable_cache_is_a_message_saying_what_to_do(tmp_path: Path, damage: str) -> None:
+    if damage == "garbage":
+        path = tmp_path / "answers.sqlite3"
+        path.write_bytes(b"SQLite format 3\x00" + bytes(range(256)) * 16)
+    else:
+        (tmp_path / "file").write_text("x")
+        path = tmp_path / "file" / "answers.sqlite3"
+    with pytest.raises(ConfigError, match=r"BRIEF_CACHE_DIR.*--no-cache") as caught:
+        Cache(path)
+    assert str(path) in str(caught.value)

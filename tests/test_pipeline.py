@@ -211,7 +211,9 @@ def test_invented_quote_and_actor_are_caught_and_counted(fake_server: FakeServer
     fake_server.script += [invented, invented, story]
     briefing = pipeline(fake_server, concurrency=1).run(articles, now=NOW)
     actors = briefing.stories[0].actors
-    assert [a.name for a in actors] == ["Jens Stoltenberg"]
+    # Karlov is gone; the people the seeds show speaking or acting are added by brief.
+    assert [a.name for a in actors][:1] == ["Jens Stoltenberg"]
+    assert "General Boris Karlov" not in {a.name for a in actors}
     assert actors[0].quote == ""
     failures = {(f.kind, f.item) for f in briefing.grounding.failures}
     assert ("quote", "We will win this war by Christmas") in failures
@@ -247,8 +249,8 @@ def test_an_actor_two_sources_name_survives_the_reduce(fake_server: FakeServer) 
     notes = {
         "facts": [{"text": "Putin warned NATO.", "cites": ["3"]}],
         "actors": [
-            {"name": "Vladimir Putin", "role": "Russian President", "position": "Warns NATO.",
-             "quote": "", "cites": ["3"]},
+            {"name": "Vladimir Putin", "role": "Russian President",
+         "position": "Warns NATO against arming Kyiv.", "quote": "", "cites": ["3"]},
         ],
         "risks": [], "events": [], "framing": "Neutral.",
     }  # fmt: skip
@@ -259,28 +261,47 @@ def test_an_actor_two_sources_name_survives_the_reduce(fake_server: FakeServer) 
     }  # fmt: skip
     fake_server.script += [notes, notes, story]
     briefing = pipeline(fake_server, concurrency=1).run(articles, now=NOW)
-    [putin] = briefing.stories[0].actors
+    # The notes' Putin (first: the notes of two sources name him), then the people
+    # brief finds speaking or acting in the sources.
+    putin = briefing.stories[0].actors[0]
     assert (putin.name, putin.role, putin.position) == (
         "Vladimir Putin",
         "Russian President",
-        "Warns NATO.",
+        "Warns NATO against arming Kyiv.",
     )
     assert putin.cites and putin.cites[0].startswith("1.")
 
 
-@pytest.mark.parametrize(
-    "fault",
-    [
-        Reply(500, {"error": {"message": "boom"}}),
-        Reply(429, {"error": {"message": "slow down"}}, {"retry-after-ms": "10"}),
-        Reply(reset=True),
-        Reply(body=b"<html>gateway</html>"),
-    ],
-    ids=["500", "429", "reset", "garbled"],
-)
+REFUSAL = {
+    "choices": [
+        {
+            "index": 0,
+            "message": {"role": "assistant", "content": None, "refusal": "I can't."},
+            "finish_reason": "stop",
+        }
+    ]
+}
+# Each fault, and the requests one call makes before it gives up: a try and two
+# retries for passing faults, a try and one re-ask for unusable answers.
+CALL_FAULTS = {
+    "500": (Reply(500, {"error": {"message": "boom"}}), 3, "answered 500"),
+    "503": (Reply(503, {"error": {"message": "busy"}}), 3, "answered 503"),
+    "429": (Reply(429, {"error": {"message": "slow"}}, {"retry-after-ms": "10"}), 3, "rate"),
+    "reset": (Reply(reset=True), 3, "connection"),
+    "timeout": (Reply(delay=2.0, body={}), 3, "did not answer in time"),
+    "garbled": (Reply(body=b"<html>gateway</html>"), 3, "not JSON"),
+    "schema": (Reply(body=completion({"messages": []}, '{"facts": 3}')), 2, "ChunkNotes"),
+    "cut off": (Reply(body=completion({"messages": []}, "{", finish="length")), 2, "cut off"),
+    "empty": (Reply(body=completion({"messages": []}, "")), 2, "ChunkNotes"),
+    "refusal": (Reply(body=REFUSAL), 2, "refused"),
+}
+
+
+@pytest.mark.parametrize("fault", CALL_FAULTS)
 def test_an_article_whose_calls_keep_failing_is_named_and_the_rest_briefed(
-    fake_server: FakeServer, tmp_path: Path, fault: Reply
+    fake_server: FakeServer, tmp_path: Path, fault: str
 ) -> None:
+    reply, tries, cause = CALL_FAULTS[fault]
     (tmp_path / "a.txt").write_text(
         "Harbour strike spreads\n\nDockers in Eldham struck again on Monday, the union said."
     )
@@ -288,19 +309,18 @@ def test_an_article_whose_calls_keep_failing_is_named_and_the_rest_briefed(
         "Chess club wins cup\n\nThe Eldham chess club won the regional cup on Sunday."
     )
     articles, _ = ingest.read_folder(tmp_path)
-    fake_server.when["chess club won"] = fault  # every try of b.txt's map call
+    fake_server.when["chess club won"] = reply  # every try of b.txt's map call
     config = Config.model_validate({"base_url": fake_server.base_url, "concurrency": 2})
-    client = make_client(fake_server.base_url, None, timeout=5)
+    client = make_client(fake_server.base_url, None, timeout=1.0)
     llm = LLM(client, "fake-model", backoff=Backoff(2, first=0.01))
     briefing = Pipeline(llm, Prompts(), chunking.load_encoding(), config).run(articles, now=NOW)
     [story] = briefing.stories
     assert [briefing.sources[n - 1].path for n in story.sources] == ["a.txt"]
-    [problem] = briefing.problems
+    [problem] = briefing.problems  # the briefing says what is missing, and why
     assert problem.path == "b.txt" and not problem.skipped
-    assert problem.reason.startswith("b.txt (passage 1 of 1): the ")
-    assert "model server at " + fake_server.base_url in problem.reason
-    assert "after 3 tries" in problem.reason
-    assert len([r for r in fake_server.requests if "chess club won" in str(r)]) == 3
+    assert problem.reason.startswith("b.txt (passage 1 of 1): ")
+    assert cause in problem.reason
+    assert len([r for r in fake_server.requests if "chess club won" in str(r)]) == tries
 
 
 # --- Hostile articles ----------------------------------------------------------------------
