@@ -3,9 +3,11 @@
 The story call sees compact notes and may leave things out or word them loosely;
 brief completes and settles its draft with what the notes already hold:
 
-* :func:`complete` (before grounding): one framing per outlet, the actors that
-  several sources name, the notes' risks when the draft has none, quotes carried
-  over verbatim from the notes, and the timeline of the notes' dated events;
+* :func:`complete` (before grounding): one framing per outlet; no article writers
+  as actors; the actors the sources show speaking or acting (:mod:`briefing.speakers`)
+  and those that several notes name; a position from the source where the model's
+  says nothing; the notes' risks when the draft has none; quotes carried over
+  verbatim from the notes; the timeline of the notes' dated events;
 * :func:`settle` (after grounding): the divergence text must name at least two of
   the story's outlets and say something of its own; otherwise brief writes it from
   the outlets' grounded framings.
@@ -14,7 +16,9 @@ brief completes and settles its draft with what the notes already hold:
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
+from briefing import speakers
 from briefing.models import (
     Actor,
     ActorNote,
@@ -45,12 +49,44 @@ def severity(risk: Risk | RiskNote) -> int:
     return _SEVERITY[risk.likelihood] * _SEVERITY[risk.impact]
 
 
-def complete(draft: StoryDraft, noted: Noted) -> StoryDraft:
-    """A copy of ``draft`` completed from the notes (see the module's text)."""
+def complete(
+    draft: StoryDraft, noted: Noted, sentences: Mapping[int, Mapping[int, str]]
+) -> StoryDraft:
+    """A copy of ``draft`` completed from the notes and the sources' numbered
+    sentences (source -> sentence id -> text); see the module's text."""
     draft = draft.model_copy(deep=True)
     _fill_framings(draft, noted)
+    _keep_shared_actors(draft, noted)
+    _add_speakers(draft, speakers.find(sentences))
+    draft.actors = [a for a in draft.actors if not speakers.byline(a.role)]
     _carry_over(draft, noted)
     return draft
+
+
+def _add_speakers(draft: StoryDraft, mentions: list[speakers.Mention]) -> None:
+    """Give weak positions and missing roles the source's own words, then add the
+    actors the sources show speaking or acting, most mentioned first."""
+    by_key: dict[str, list[speakers.Mention]] = {}
+    for mention in mentions:
+        by_key.setdefault(speakers.key(mention.name), []).append(mention)
+    for actor in draft.actors:
+        found = by_key.get(speakers.key(actor.name), [])
+        if found and speakers.weak(actor.position, actor.name, actor.role):
+            actor.position = found[0].position
+            actor.cites = list(dict.fromkeys([*actor.cites, found[0].cite]))
+        if found and not actor.role.strip():
+            actor.role = next((m.role for m in found if m.role), "")
+    present = {speakers.key(actor.name) for actor in draft.actors}
+    for name_key, found in sorted(by_key.items(), key=lambda item: -len(item[1])):
+        if len(draft.actors) >= _ACTORS:
+            break
+        if name_key not in present:
+            first = found[0]
+            role = next((m.role for m in found if m.role), "")
+            draft.actors.append(
+                Actor(name=first.name, role=role, position=first.position, cites=[first.cite])
+            )
+            present.add(name_key)
 
 
 def settle(draft: StoryDraft, outlets: dict[int, str]) -> StoryDraft:
@@ -135,15 +171,14 @@ def _carry_over(draft: StoryDraft, noted: Noted) -> None:
     same surname (grounding then checks it is a real quotation of a source); the
     timeline is the notes' dated events, without repeats, in date order."""
     people = [actor for all_notes in noted.values() for n in all_notes for actor in n.actors]
-    _keep_shared_actors(draft, noted)
     if not draft.risks:  # the story call wrote none: the notes' risks, most severe first
         noted_risks = [r for all_notes in noted.values() for n in all_notes for r in n.risks]
         noted_risks.sort(key=lambda r: -severity(r))
         draft.risks = [Risk(**r.model_dump()) for r in noted_risks[:2]]
     for actor in draft.actors:
-        key = _surname(actor.name)
+        key = speakers.key(actor.name)
         match = next(
-            (n for n in people if n.quote.strip() and key and _surname(n.name) == key), None
+            (n for n in people if n.quote.strip() and key and speakers.key(n.name) == key), None
         )
         if match is not None:
             actor.quote = match.quote
@@ -163,12 +198,12 @@ def _keep_shared_actors(draft: StoryDraft, noted: Noted) -> None:
     """Map-reduce without loss of people: an actor that the notes of two or more
     sources name (or, in a one-source story, any noted actor) and that the story
     call left out is added back, with the role, position and citations of its notes."""
-    present = {_surname(actor.name) for actor in draft.actors}
+    present = {speakers.key(actor.name) for actor in draft.actors}
     seen: dict[str, tuple[ActorNote, set[int]]] = {}
     for number, all_notes in noted.items():
         for notes in all_notes:
             for note in notes.actors:
-                key = _surname(note.name)
+                key = speakers.key(note.name)
                 if key:
                     seen.setdefault(key, (note, set()))[1].add(number)
     needed = 2 if len(noted) > 1 else 1
@@ -183,8 +218,3 @@ def _keep_shared_actors(draft: StoryDraft, noted: Noted) -> None:
                 Actor(name=note.name, role=note.role, position=note.position, cites=note.cites)
             )
             present.add(key)
-
-
-def _surname(name: str) -> str:
-    words = [w for w in name.replace("-", " ").split() if w[:1].isupper()]
-    return words[-1].lower() if words else ""

@@ -131,7 +131,10 @@ class Pipeline:
             )
             noted = {d.number: d.notes for d in live}
             outlets = {d.number: d.article.source for d in live}
-            checked = drafts.settle(checker.check(drafts.complete(draft, noted)), outlets)
+            checked = drafts.settle(
+                checker.check(drafts.complete(draft, noted, {d.number: d.sentences for d in live})),
+                outlets,
+            )
             _add(grounding, checker.report)
             final.append(
                 Story(**checked.model_dump(), number=position, sources=[d.number for d in live])

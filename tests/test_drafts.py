@@ -95,7 +95,7 @@ def test_complete_fills_framings_risks_and_shared_actors_from_the_notes() -> Non
         1: [notes(actors=[putin], framing="Dismissive of the threats.")],
         2: [notes(actors=[putin], risks=[risk], framing="Alarmed by the escalation.")],
     }
-    out = drafts.complete(draft(framings=[FRAMINGS[1]]), noted)
+    out = drafts.complete(draft(framings=[FRAMINGS[1]]), noted, {})
     assert [(f.source, f.framing) for f in out.framings] == [
         (1, "Dismissive of the threats."),
         (2, FRAMINGS[1].framing),
@@ -103,3 +103,21 @@ def test_complete_fills_framings_risks_and_shared_actors_from_the_notes() -> Non
     assert [a.name for a in out.actors] == ["Vladimir Putin"]
     assert [r.risk for r in out.risks] == ["Nuclear escalation"]
     assert drafts.severity(out.risks[0]) == 3
+
+
+def test_complete_adds_speakers_fixes_weak_positions_and_drops_writers() -> None:
+    sentences = {
+        1: {
+            1: "Anna Berg, the union's chair, warned of further strikes at the port.",
+            2: "Mayor Tom Reed said the city would mediate.",
+        }
+    }
+    actors = [
+        {"name": "Anna Berg", "role": "", "position": "Speaking", "cites": []},
+        {"name": "Dave Smith", "role": "Author", "position": "Writes the story.", "cites": []},
+    ]
+    out = drafts.complete(draft(actors=actors), {1: [notes()]}, sentences)
+    assert [(a.name, a.role, a.position, a.cites) for a in out.actors] == [
+        ("Anna Berg", "the union's chair", "Warned of further strikes at the port.", ["1.1"]),
+        ("Tom Reed", "Mayor", "Said the city would mediate.", ["1.2"]),
+    ]

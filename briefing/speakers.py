@@ -1,0 +1,165 @@
+"""Who speaks or acts in the sources, read off their sentences without a model.
+
+A small model taking notes on a passage often lists the first one or two people it
+meets and misses the rest, or gives a position like "Speaking". News prose names
+whoever speaks or acts in a few fixed shapes, which brief finds itself:
+
+* ``Dmitry Medvedev, a senior Russian security official, stated that ...``
+* ``US President Joe Biden authorized Kyiv to use ...``
+* ``Putin warned NATO members against ...`` (a surname of a full name found elsewhere)
+* ``a German government spokesman confirmed that ...`` (a government)
+
+Each :class:`Mention` keeps the verb's clause ("Stated that Moscow was not
+bluffing ..."), verbatim from the source, as the actor's position, and the sentence
+id as its citation; :mod:`briefing.drafts` adds the actors the story left out and
+replaces empty positions with these. There is no offline named-entity model on the
+package registries brief installs from, hence the patterns.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+# Verbs of speaking or of acting on the story, in the forms news prose uses.
+VERBS = (
+    "said says stated states told tells warned warns added adds confirmed confirms "
+    "authorized authorised authorizes authorises announced announces argued argues "
+    "emphasized emphasised insisted insists dismissed dismisses defended defends noted "
+    "notes claimed claims threatened threatens urged urges accused accuses denied denies "
+    "rejected rejects declared declares vowed vows pledged pledges approved approves "
+    "ordered orders called calls suggested suggests promised promises responded replied "
+    "criticized criticised welcomed welcomes reiterated reiterates shrugged shrugs "
+    "signed signs decided decides agreed agrees refused refuses"
+).split()
+_VERB = "|".join(VERBS)
+_NAME = r"[A-Z][\w'’.-]*[a-z][\w'’-]*"  # a capitalised word, not an acronym
+_PERSON = re.compile(
+    rf"(?P<name>(?:[A-Z][\w'’-]*\s+)*?{_NAME}(?:\s+{_NAME}){{1,2}}|{_NAME})"
+    rf"(?:,\s+(?P<role>(?:a|an|the|who)\s[^,]{{3,80}}),)?"
+    rf"\s+(?:(?:has|had|have|also|then|on\s+\w+day)\s+)*(?P<verb>(?:{_VERB}))\b"
+)
+_GOVERNMENT = re.compile(
+    rf"\b(?P<name>[A-Z][a-z]+\s+government)(?:\s+spokes(?:man|woman|person))?"
+    rf"\s+(?:(?:has|had|also)\s+)*(?P<verb>(?:{_VERB}))\b"
+)
+_FULL = re.compile(rf"{_NAME}(?:\s+{_NAME}){{1,3}}")
+# "..., Stoltenberg told reporters": who said it, not what they want.
+_ATTRIBUTION = re.compile(r"(?:told|tells)\s+(?:reporters|journalists)\b", re.I)
+# Words before a name that say what someone is, not who.
+TITLES = frozenset(
+    "President Prime Minister Secretary-General Secretary General Chancellor Foreign "
+    "Defence Defense Chief Spokesman Spokeswoman Senator Governor Mayor King Queen Prince "
+    "Mr Mrs Ms Dr Sir Lord Pope Leader Commander Ambassador Premier Vice Deputy".split()
+)
+# Capitalised words that start sentences or name days and months, never people.
+_NOT_NAMES = frozenset(
+    "The A An In On At As After Before Following Earlier Later Meanwhile However But And "
+    "He She They It This That These Those His Her Their Its We I You Our Speaking Over "
+    "Monday Tuesday Wednesday Thursday Friday Saturday Sunday January February March April "
+    "May June July August September October November December".split()
+)
+# Roles of those who write an article, not act in it.
+_BYLINE = re.compile(r"\b(author|writer|reporter|correspondent|journalist|editor)\b", re.I)
+POSITION_CHARS = 200  # the Actor.position field's maxLength
+
+
+@dataclass(frozen=True)
+class Mention:
+    """Someone a source names as speaking or acting, in one sentence."""
+
+    name: str
+    role: str
+    cite: str  # "N.K": source N, sentence K
+    position: str  # the verb's clause, verbatim, capitalised
+
+
+def find(sentences: Mapping[int, Mapping[int, str]]) -> list[Mention]:
+    """Mentions in the sentences of each source (source -> sentence id -> text), in
+    order; a bare surname counts when a full name ending in it occurs in the sources."""
+    raw: list[tuple[str, str, str, str]] = []
+    for source, numbered in sentences.items():
+        for number, sentence in numbered.items():
+            if _headline(sentence):
+                continue
+            for pattern in (_GOVERNMENT, _PERSON):
+                for match in pattern.finditer(sentence):
+                    title, name = _split_title(match.group("name"))
+                    role = (match.groupdict().get("role") or title).strip()
+                    clause = sentence[match.start("verb") :].strip()
+                    raw.append((name, role, f"{source}.{number}", clause))
+    full = _full_names(sentences)
+    found: list[Mention] = []
+    for name, role, cite, clause in raw:
+        if len(name.split()) == 1:
+            if name not in full:
+                continue
+            name, title = full[name]
+            role = role or title
+        if name and not _ATTRIBUTION.match(clause):
+            found.append(Mention(name, role, cite, _position(clause)))
+    return found
+
+
+def key(name: str) -> str:
+    """What tells actors apart: the last capitalised word of the name, lower case."""
+    words = [w for w in re.split(r"[\s-]+", name) if w[:1].isupper()]
+    return words[-1].lower() if words else name.strip().lower()
+
+
+def weak(position: str, name: str, role: str) -> bool:
+    """A position that says nothing: a word or two, or just the name or role again."""
+    text = position.strip().rstrip(".").lower()
+    return len(text.split()) < 4 or text in (name.strip().lower(), role.strip().lower())
+
+
+def byline(role: str) -> bool:
+    """Whether a role is that of the article's writer ("Author", "news editor")."""
+    return bool(_BYLINE.search(role))
+
+
+def _full_names(sentences: Mapping[int, Mapping[int, str]]) -> dict[str, tuple[str, str]]:
+    """Surname -> the first full name of two or more words that ends in it, and the
+    title written before it ("Russian President")."""
+    full: dict[str, tuple[str, str]] = {}
+    for numbered in sentences.values():
+        for sentence in numbered.values():
+            if _headline(sentence):
+                continue
+            for match in _FULL.finditer(sentence):
+                title, name = _split_title(match.group(0))
+                if len(name.split()) > 1:
+                    full.setdefault(name.split()[-1], (name, title))
+    return full
+
+
+def _split_title(words: str) -> tuple[str, str]:
+    """("US President", "Joe Biden") from "US President Joe Biden"."""
+    tokens = words.split()
+    while tokens and tokens[0] in _NOT_NAMES:
+        tokens.pop(0)
+    title: list[str] = []
+    while len(tokens) > 1 and (tokens[0] in TITLES or tokens[0].isupper() or _adjective(tokens)):
+        title.append(tokens.pop(0))
+    if tokens and tokens[-1].endswith(("'s", "’s")):
+        tokens[-1] = tokens[-1][:-2]
+    return " ".join(title), " ".join(tokens)
+
+
+def _adjective(tokens: list[str]) -> bool:
+    """A nationality before a title or a full name: "Russian President ..."."""
+    return len(tokens) > 2 and tokens[0].endswith(("ian", "ish", "ese", "an", "ch"))
+
+
+def _headline(sentence: str) -> bool:
+    """A title-cased line, where every word is capitalised and names cannot be told."""
+    words = [w for w in sentence.split() if w[:1].isalpha()]
+    return len(words) >= 4 and sum(w[:1].isupper() for w in words) / len(words) > 0.7
+
+
+def _position(clause: str) -> str:
+    clause = clause[:1].upper() + clause[1:]
+    if len(clause) <= POSITION_CHARS:
+        return clause
+    return clause[: POSITION_CHARS - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
