@@ -131,9 +131,23 @@ def from_markdown(text: str) -> dict[str, Any]:
     }
 
 
+class _FrontMatterLoader(yaml.SafeLoader):
+    """Safe YAML without aliases. Front matter never needs them, and an article can
+    nest aliases so that reading its values expands a few lines into gigabytes
+    (the "billion laughs" attack)."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed in front matter", mark
+            )
+        return super().compose_node(parent, index)
+
+
 def _front_matter(block: str) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(block)
+        data = yaml.load(block, Loader=_FrontMatterLoader)  # a SafeLoader
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         # +2: the opening '---' is line 1 of the file and YAML counts from 0.

@@ -489,3 +489,16 @@ def test_utf8_with_broken_bytes_is_kept_with_them_replaced(tmp_path: Path) -> No
     [article], problems = read_folder(tmp_path)
     assert problems == []
     assert article.text == text.replace("préfet", "pr\ufffdfet").replace("\n\nLes", "\n\n\ufffdLes")
+
+
+def test_front_matter_alias_bomb_is_refused_quickly(tmp_path: Path) -> None:
+    """Nine levels of nine aliases: read as values, 9**9 strings ("billion laughs")."""
+    lines = ["---", 'a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for level in range(1, 9):
+        lines.append(f"a{level}: &a{level} [" + ", ".join([f"*a{level - 1}"] * 9) + "]")
+    lines += ["title: *a8", "---", "The body of the article.", ""]
+    write(tmp_path / "bomb.md", "\n".join(lines))
+    write(tmp_path / "good.md", "---\ntitle: Fine\nsource: Wire\n---\nText.\n")
+    articles, problems = split(iter_folder(tmp_path))
+    assert [a.path for a in articles] == ["good.md"]
+    assert problems["bomb.md"].startswith("broken front matter: YAML error at line 3: aliases")
