@@ -187,17 +187,25 @@ def _show_plan(plan: runner.Plan) -> None:
         table.add_row(row.path, str(row.tokens), str(row.chunks))
     console = Console()
     console.print(table)
-    cost = (
-        "unknown (no price for this model in the config file)"
-        if plan.cost is None
-        else (f"${plan.cost:.4f}")
-    )
+    if plan.cost is None or plan.price is None:
+        cost = f'unknown (no price for {plan.model}: add [prices."{plan.model}"] to the config)'
+    else:
+        cost = (
+            f"${plan.cost:.4f} (at ${plan.price.prompt} / ${plan.price.completion} per million "
+            f"prompt / completion tokens, {plan.price_from})"
+        )
     click.echo(
         f"{len(plan.articles)} articles in {plan.stories} stories: {plan.calls} model calls "
         f"({plan.map_calls} map + {plan.story_calls} story, more if notes need merging); "
         f"about {plan.prompt_tokens} prompt + {plan.completion_tokens} completion tokens; "
         f"estimated cost {cost}. Nothing was sent."
     )
+    if plan.max_tokens is not None:
+        verdict = "within" if plan.tokens <= plan.max_tokens else "MORE than"
+        click.echo(
+            f"About {plan.tokens} tokens: {verdict} --max-tokens {plan.max_tokens}"
+            + ("." if plan.tokens <= plan.max_tokens else "; the run would stop early.")
+        )
     for problem in plan.problems:
         click.echo(f"skipped {problem}")
 

@@ -19,7 +19,7 @@ from typing import Any
 from briefing import chunking, engine, ingest, render, weights
 from briefing.budget import Budget
 from briefing.cache import Cache
-from briefing.config import Config
+from briefing.config import Config, Price
 from briefing.errors import EXIT_OK, EXIT_PARTIAL, ConfigError
 from briefing.llm import LLM, make_client
 from briefing.models import Article, Briefing, ChunkNotes, Problem, StoryDraft
@@ -36,6 +36,18 @@ REMOTE_CONCURRENCY = 8
 # for --dry-run estimates.
 MAP_ANSWER_TOKENS = 350
 STORY_ANSWER_TOKENS = 700
+
+# USD per million prompt / completion tokens for --dry-run, from the providers' price
+# pages as of 2025 (openai.com/api/pricing); a [prices."MODEL"] table in the config
+# file overrides or adds a model. The embedded model runs here: no charge.
+PRICES: dict[str, Price] = {
+    "embedded": Price(prompt=0, completion=0),
+    "gpt-4o-mini": Price(prompt=0.15, completion=0.60),
+    "gpt-4o": Price(prompt=2.50, completion=10.00),
+    "gpt-4.1": Price(prompt=2.00, completion=8.00),
+    "gpt-4.1-mini": Price(prompt=0.40, completion=1.60),
+    "gpt-4.1-nano": Price(prompt=0.10, completion=0.40),
+}
 
 
 @dataclass
@@ -69,10 +81,17 @@ class Plan:
     completion_tokens: int
     problems: list[str] = field(default_factory=list)
     cost: float | None = None
+    price: Price | None = None
+    price_from: str = ""  # "config file" or "brief's table"
+    max_tokens: int | None = None
 
     @property
     def calls(self) -> int:
         return self.map_calls + self.story_calls
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
 
 
 def make(
@@ -195,7 +214,8 @@ def plan(folder: Path, config: Config) -> Plan:
     map_calls = sum(len(doc.chunks) for docs in stories for doc in docs)
     completion = map_calls * MAP_ANSWER_TOKENS + len(stories) * STORY_ANSWER_TOKENS
     model = config.model or ("embedded" if config.uses_embedded_model else "gpt-4o-mini")
-    price = config.prices.get(model)
+    price = config.prices.get(model, PRICES.get(model))
+    price_from = "config file" if model in config.prices else "brief's table"
     cost = (
         None
         if price is None
@@ -211,4 +231,7 @@ def plan(folder: Path, config: Config) -> Plan:
         completion_tokens=completion,
         problems=[f"{p.path}: {p.reason}" for p in problems],
         cost=None if cost is None else math.ceil(cost * 10_000) / 10_000,
+        price=price,
+        price_from=price_from if price is not None else "",
+        max_tokens=config.max_tokens,
     )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -120,6 +122,32 @@ def test_dry_run_counts_and_sends_nothing(fake_server: FakeServer, tmp_path: Pat
     assert "tokens" in result.output and "model calls" in result.output
     assert "Nothing was sent" in result.output
     assert not (tmp_path / "briefings").exists()
+
+
+def test_dry_run_costs_at_the_configured_price_and_checks_the_budget(
+    fake_server: FakeServer, tmp_path: Path
+) -> None:
+    (tmp_path / "none.toml").write_text('[prices."fake-model"]\nprompt = 1.5\ncompletion = 4\n')
+    result = run(
+        tmp_path, "make", str(SEEDS), "--base-url", fake_server.base_url, "--model", "fake-model",
+        "--dry-run", "--max-tokens", "1000",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert fake_server.requests == []
+    found = re.search(r"about (\d+) prompt \+ (\d+) completion tokens", result.output)
+    assert found, result.output
+    prompt, completion = map(int, found.groups())
+    cost = math.ceil((prompt * 1.5 + completion * 4) / 1_000_000 * 10_000) / 10_000
+    assert f"estimated cost ${cost:.4f} (at $1.5 / $4.0 per million" in result.output
+    assert "config file" in result.output
+    assert f"About {prompt + completion} tokens: MORE than --max-tokens 1000" in result.output
+
+    default = run(
+        tmp_path, "make", str(SEEDS), "--base-url", fake_server.base_url, "--model", "gpt-4o-mini",
+        "--dry-run", "--max-tokens", str(10 * (prompt + completion)),
+    )  # fmt: skip
+    assert "(at $0.15 / $0.6 per million" in default.output and "brief's table" in default.output
+    assert "within --max-tokens" in default.output
 
 
 def _closed_port() -> int:
