@@ -16,7 +16,9 @@ brief completes and settles its draft with what the notes already hold:
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
+from typing import Any
 
 from briefing import speakers
 from briefing.models import (
@@ -60,7 +62,32 @@ def complete(
     _add_speakers(draft, speakers.find(sentences))
     draft.actors = [a for a in draft.actors if not speakers.byline(a.role)]
     _carry_over(draft, noted)
-    return draft
+    scripts = {"", "LATIN"} | {
+        _script(c) for numbered in sentences.values() for t in numbered.values() for c in t
+    }
+    return _strip_scripts(draft, scripts)
+
+
+def _script(char: str) -> str:
+    """The script of a letter as Unicode names it ("LATIN", "CYRILLIC", "CJK"), or ""."""
+    return unicodedata.name(char, "").split(" ")[0] if char.isalpha() else ""
+
+
+def _strip_scripts(draft: StoryDraft, scripts: set[str]) -> StoryDraft:
+    """Letters of a script that none of the sources use, removed from every text of
+    the draft: a small model sometimes slips into Chinese mid-sentence."""
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, str):
+            kept = "".join(c for c in value if _script(c) in scripts)
+            return " ".join(kept.split()) if kept != value else value
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}
+        return value
+
+    return StoryDraft.model_validate(clean(draft.model_dump()))
 
 
 def _add_speakers(draft: StoryDraft, mentions: list[speakers.Mention]) -> None:

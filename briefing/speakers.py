@@ -109,9 +109,13 @@ def key(name: str) -> str:
 
 
 def weak(position: str, name: str, role: str) -> bool:
-    """A position that says nothing: a word or two, or just the name or role again."""
+    """A position that says nothing: a few words, the name or role again, or a loop."""
     text = position.strip().rstrip(".").lower()
-    return len(text.split()) < 4 or text in (name.strip().lower(), role.strip().lower())
+    words = re.findall(r"[^\W_]+", text)
+    if len(words) < 4 or text in (name.strip().lower(), role.strip().lower()):
+        return True
+    # A small model stuck in a loop: "Governor, Governor, Governor, ..."
+    return max(words.count(word) for word in set(words)) > max(3, len(words) // 3)
 
 
 def byline(role: str) -> bool:

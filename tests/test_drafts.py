@@ -121,3 +121,10 @@ def test_complete_adds_speakers_fixes_weak_positions_and_drops_writers() -> None
         ("Anna Berg", "the union's chair", "Warned of further strikes at the port.", ["1.1"]),
         ("Tom Reed", "Mayor", "Said the city would mediate.", ["1.2"]),
     ]
+
+
+def test_complete_removes_letters_of_scripts_no_source_uses() -> None:
+    sentences = {1: {1: "Vladimir Putin warned NATO about Ukraine (Украина)."}}
+    given = draft(summary="Putin warned NATO 的 about Ukraine, Украина.", divergence="")
+    out = drafts.complete(given, {1: [notes()]}, sentences)
+    assert out.summary == "Putin warned NATO about Ukraine, Украина."

@@ -95,7 +95,13 @@ def test_long_clauses_are_cut_at_a_word_within_the_field() -> None:
 
 @pytest.mark.parametrize(
     ("position", "weak"),
-    [("Speaking", True), ("NATO leader", True), ("Says Kyiv may strike inside Russia.", False)],
+    [
+        ("Speaking", True),
+        ("NATO leader", True),
+        ("Governor, Governor, Governor, Governor, Hugh Pendleton (Chief economist)", True),
+        ("Says Kyiv may strike inside Russia.", False),
+        ("Says the war in Ukraine is a war Russia chose and Russia can end.", False),
+    ],
 )
 def test_weak_positions(position: str, weak: bool) -> None:
     assert speakers.weak(position, "Jens Stoltenberg", "NATO leader") is weak
