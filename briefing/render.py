@@ -36,6 +36,7 @@ import importlib.resources
 import os
 import re
 import secrets
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -159,6 +160,12 @@ def _grounding_line(briefing: Briefing) -> str:
         f"{g.checked:,} checked, {g.verified:,} verified, {g.dropped:,} dropped, "
         f"{g.kept_unverified:,} kept unverified"
     )
+
+
+def grounding_reasons(briefing: Briefing) -> list[str]:
+    """What grounding removed (or marked) and why, one line per kind and reason."""
+    counts = Counter((f.kind, f.reason) for f in briefing.grounding.failures)
+    return [f"{kind} ×{n}: {reason}" for (kind, reason), n in counts.most_common()]
 
 
 # --- Markdown ----------------------------------------------------------------------------
@@ -286,6 +293,7 @@ def to_markdown(briefing: Briefing) -> str:
         f"- Model: {md_text(briefing.model)}",
         f"- Usage: {_usage_line(briefing.usage)}",
         f"- Grounding: {_grounding_line(briefing)}",
+        *[f"  - {md_text(line)}" for line in grounding_reasons(briefing)],
         "",
     ]
     if briefing.problems:
@@ -374,6 +382,7 @@ def to_html(briefing: Briefing) -> str:
         summary_line=_summary_line(briefing),
         usage_line=_usage_line,
         grounding_line=_grounding_line(briefing),
+        grounding_reasons=grounding_reasons(briefing),
         **helpers,
     )
 

@@ -239,6 +239,7 @@ def test_markdown_has_headlines_sources_and_citations() -> None:
         in md
     )
     assert "- Grounding: 14 checked, 11 verified, 2 dropped, 1 kept unverified" in md
+    assert "  - quote ×1: not in source" in md  # and why
     assert "- broken/empty.md: no text found" in md
     # sections come in reading order
     order = ["## Top lines", "## 1.", "**Key actors**", "**Risks**", "**Timeline**", "## 2."]
@@ -322,6 +323,7 @@ def test_html_is_valid_and_complete() -> None:
         "3 model calls, 1 answer from the cache; 4,800 prompt + 1,280 completion tokens",
         "map: 2 model calls, 1 answer from the cache; 2,300 prompt + 580 completion tokens",
         "14 checked, 11 verified, 2 dropped, 1 kept unverified",
+        "quote ×1: not in source",
     ):
         assert needle in text, needle
     ids = {el.get("id") for el in root.iter() if el.get("id")}
