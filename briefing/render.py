@@ -216,7 +216,7 @@ def _md_story(story: Story, sources: dict[int, Source]) -> list[str]:
     section("Key actors", actors)
 
     section(
-        "Risks",
+        "Risks (likelihood and impact: low, medium, high)",
         [
             f"- {md_text(r.risk)} — exposed: {md_text(r.exposed)}; likelihood {r.likelihood}, "
             f"impact {r.impact}{cites(r.cites)}{_md_unverified(r.unverified)}"

@@ -242,7 +242,14 @@ def test_markdown_has_headlines_sources_and_citations() -> None:
     assert "  - quote ×1: not in source" in md  # and why
     assert "- broken/empty.md: no text found" in md
     # sections come in reading order
-    order = ["## Top lines", "## 1.", "**Key actors**", "**Risks**", "**Timeline**", "## 2."]
+    order = [
+        "## Top lines",
+        "## 1.",
+        "**Key actors**",
+        "**Risks (likelihood and impact: low, medium, high)**",
+        "**Timeline**",
+        "## 2.",
+    ]
     positions = [md.index(marker) for marker in order]
     assert positions == sorted(positions)
     assert md.index("## Sources") > md.index("## 2.")
