@@ -101,41 +101,24 @@ class Pipeline:
             max(1, self.config.concurrency or 1),
             [[(doc, chunk) for doc in story for chunk in doc.chunks] for story in stories],
             self._map_one,
-            lambda i, notes: self._story(_noted(stories[i], notes)),
+            lambda i, notes: self._written(_noted(stories[i], notes)),
         )
         grounding = Grounding()
         # Articles the map step or their story's call could not use, each once.
         problems += [Problem(path=d.article.path, reason=d.failed) for d in docs if d.failed]
-        results: list[tuple[list[Doc], StoryDraft]] = []
-        for story_docs, draft in zip(stories, written, strict=True):
-            live = [d for d in story_docs if not d.failed]
-            if draft is None or not live:
-                continue
-            results.append((live, draft))
+        results = [story for story in written if story is not None]
         if not results:
             # The articles were readable: every one failed at the model.
             raise LLMError(
                 "no article could be briefed: "
                 + "; ".join(f"{p.path}: {p.reason}" for p in problems[:5])
             )
-        results.sort(key=lambda pair: _importance(pair[0], pair[1]), reverse=True)
+        results.sort(key=lambda story: _importance(story[0], story[1]), reverse=True)
         final: list[Story] = []
-        for position, (live, draft) in enumerate(results, start=1):
-            checker = Checker(
-                position,
-                [
-                    SourceText(d.number, d.article.text, d.sentences, d.article.published)
-                    for d in live
-                ],
-                keep_unverified=self.config.keep_unverified,
-            )
-            noted = {d.number: d.notes for d in live}
-            outlets = {d.number: d.article.source for d in live}
-            checked = drafts.settle(
-                checker.check(drafts.complete(draft, noted, {d.number: d.sentences for d in live})),
-                outlets,
-            )
-            _add(grounding, checker.report)
+        for position, (live, _, checked, report) in enumerate(results, start=1):
+            for drop in report.failures:
+                drop.story = position
+            _add(grounding, report)
             final.append(
                 Story(**checked.model_dump(), number=position, sources=[d.number for d in live])
             )
@@ -177,6 +160,30 @@ class Pipeline:
         return notes
 
     # -- reduce -------------------------------------------------------------------------------
+
+    def _written(
+        self, docs: list[Doc]
+    ) -> tuple[list[Doc], StoryDraft, StoryDraft, Grounding] | None:
+        """A story's call, then its draft completed and checked against its sources, in
+        the worker that made the call (while other calls are in flight). Returns the
+        articles still in it, the draft as written and as checked, and what the check
+        found (numbered story 0 until the briefing's order is known)."""
+        draft = self._story(docs)
+        live = [d for d in docs if not d.failed]
+        if draft is None or not live:
+            return None
+        checker = Checker(
+            0,
+            [SourceText(d.number, d.article.text, d.sentences, d.article.published) for d in live],
+            keep_unverified=self.config.keep_unverified,
+        )
+        noted = {d.number: d.notes for d in live}
+        outlets = {d.number: d.article.source for d in live}
+        checked = drafts.settle(
+            checker.check(drafts.complete(draft, noted, {d.number: d.sentences for d in live})),
+            outlets,
+        )
+        return live, draft, checked, checker.report
 
     def _story(self, docs: list[Doc]) -> StoryDraft | None:
         if not docs:
