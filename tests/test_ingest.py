@@ -5,6 +5,8 @@ import contextlib
 import json
 import os
 import re
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -502,3 +504,18 @@ def test_front_matter_alias_bomb_is_refused_quickly(tmp_path: Path) -> None:
     articles, problems = split(iter_folder(tmp_path))
     assert [a.path for a in articles] == ["good.md"]
     assert problems["bomb.md"].startswith("broken front matter: YAML error at line 3: aliases")
+
+
+def test_pathological_markdown_is_read(tmp_path: Path) -> None:
+    """50,000 '[' in a row: Python-Markdown spent minutes on this (its time grows with
+    the square of the run); brief's Markdown reader is linear. Read in a child process
+    with a generous limit, so that a regression fails instead of hanging the suite."""
+    write(tmp_path / "brackets.md", "Brackets\n\n" + "[" * 50_000 + "\n\nThe end.\n")
+    code = (
+        "import sys; from pathlib import Path; from briefing.ingest import read_folder; "
+        "[a], p = read_folder(Path(sys.argv[1])); print(a.text.count('['), len(p))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=120
+    )
+    assert done.stdout.split() == ["50000", "0"], done.stderr
