@@ -151,6 +151,8 @@ class LLM:
             try:
                 if finish == "refusal":
                     raise ValueError(f"the model refused to answer ({content.strip()[:200]})")
+                if finish == "empty":
+                    raise ValueError("the server's response held no answer (no choices)")
                 if finish == "length":
                     raise ValueError(
                         f"the answer was cut off at {self.max_tokens} tokens; answer more briefly"

@@ -233,6 +233,7 @@ BAD_OUTPUT: dict[str, tuple[Reply, str]] = {
         r"cut off",
     ),
     "empty content": (Reply(body=completion({"messages": MESSAGES}, "")), r"Field required"),
+    "no choices": (Reply(body={"error": {"message": "overloaded"}}), r"held no answer"),
     "refusal": (
         Reply(
             body={
