@@ -270,3 +270,49 @@ def test_a_failed_delivery_is_retried_by_the_next_run(
     assert result.status == "ok" and len(fake_server.requests) == sent
     [(to, raw, _)] = smtp_server.inbox.messages
     assert to == ["a@b.c"] and "Bank" in parts(raw)["text/plain"]
+
+
+def test_job_secrets_appear_in_no_file_log_or_error(
+    smtp_server: Smtp, fake_server: FakeServer, tmp_path: Path
+) -> None:
+    """A scheduled run that fails at the SMTP login, then one that sends: neither the
+    API key nor a password (the wrong one or the right one) is in the error, the
+    job's log and state, the cache, the briefing files or the email sent."""
+    key, wrong = "sk-brief-SECRET-mail-51c0", "wrong-SECRET-pw-93ab"
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(EXAMPLES / "ledger-boe-rates.md", inbox)
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'base_url = "{fake_server.base_url}"\n\n[smtp]\nhost = "127.0.0.1"\n'
+        f'port = {smtp_server.port}\nusername = "{USER}"\n'
+    )
+    job = schedule.make_job("m", input=inbox, at="07:00", out=tmp_path / "out", email=["a@b.c"])
+    schedule.add(
+        job, config_path=config, base_command=["brief"], where=schedule.Where(tmp_path / "tab")
+    )
+
+    def run(password: str, now: dt.datetime) -> jobs.RunResult:
+        return jobs.run_job(
+            "m",
+            config_path=config,
+            env={"BRIEF_SMTP_PASSWORD": password, "OPENAI_API_KEY": key},
+            now=lambda: now,
+            state_dir=tmp_path / "state",
+            cache_dir=lambda c: tmp_path / "cache",
+            smtp_context=smtp_server.client_context,
+        )
+
+    with pytest.raises(MailError, match="refused the login") as failed:
+        run(wrong, NOW)
+    result = run(PASSWORD, NOW + dt.timedelta(days=1))
+    assert result.status == "ok" and smtp_server.inbox.messages
+    assert fake_server.requests  # the key was used: the model was asked
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert any(p.name == "run.log" for p in files) and any(p.suffix == ".html" for p in files)
+    for secret in (key, wrong, PASSWORD):
+        assert secret not in str(failed.value) and secret not in result.message
+        for path in files:
+            assert secret.encode() not in path.read_bytes(), path
+        for _, raw, _ in smtp_server.inbox.messages:
+            assert secret.encode() not in raw
