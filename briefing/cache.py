@@ -36,6 +36,7 @@ class Cache:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
+        self.failure: str | None = None  # the first error after opening, if any
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, check_same_thread=False, timeout=30)
@@ -57,24 +58,36 @@ class Cache:
             ) from err
 
     def get(self, key: str) -> tuple[str, int, int] | None:
-        """The stored answer and its token counts, or None."""
+        """The stored answer and its token counts, or None (also when the cache has
+        become unreadable during the run: the call is then made again)."""
         with self._lock:
-            row = self._db.execute(
-                "SELECT answer, prompt_tokens, completion_tokens FROM answers WHERE key = ?",
-                (key,),
-            ).fetchone()
+            try:
+                row = self._db.execute(
+                    "SELECT answer, prompt_tokens, completion_tokens FROM answers WHERE key = ?",
+                    (key,),
+                ).fetchone()
+            except sqlite3.Error as err:
+                self.failure = self.failure or str(err)
+                return None
         return (str(row[0]), int(row[1]), int(row[2])) if row else None
 
     def put(
         self, key: str, step: str, answer: str, prompt_tokens: int, completion_tokens: int
     ) -> None:
+        """Store an answer. A cache that can no longer be written (a full disk, a
+        damaged file) does not stop the run: the answer is used, only not kept, and
+        :attr:`failure` says why."""
         with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO answers"
-                " (key, step, answer, prompt_tokens, completion_tokens) VALUES (?, ?, ?, ?, ?)",
-                (key, step, answer, prompt_tokens, completion_tokens),
-            )
-            self._db.commit()
+            try:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO answers"
+                    " (key, step, answer, prompt_tokens, completion_tokens)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (key, step, answer, prompt_tokens, completion_tokens),
+                )
+                self._db.commit()
+            except sqlite3.Error as err:
+                self.failure = self.failure or str(err)
 
     def __len__(self) -> int:
         with self._lock:

@@ -123,3 +123,15 @@ def test_an_unusable_cache_is_a_message_saying_what_to_do(tmp_path: Path, damage
     with pytest.raises(ConfigError, match=r"BRIEF_CACHE_DIR.*--no-cache") as caught:
         Cache(path)
     assert str(path) in str(caught.value)
+
+
+def test_a_full_disk_does_not_stop_the_run(tmp_path: Path) -> None:
+    """SQLite's page limit stands in for a full disk: it fails the same way
+    (SQLITE_FULL, "database or disk is full")."""
+    cache = Cache(tmp_path / "c.sqlite3")
+    cache.put("k1", "map", '{"a": 1}', 1, 1)
+    cache._db.execute("PRAGMA max_page_count = 1")  # no page more than it has now
+    cache.put("k2", "map", "x" * 100_000, 1, 1)  # no exception: the run goes on
+    assert cache.failure is not None and "full" in cache.failure
+    assert cache.get("k1") == ('{"a": 1}', 1, 1) and cache.get("k2") is None
+    cache.close()
