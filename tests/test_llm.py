@@ -136,7 +136,7 @@ def _closed_port() -> int:
 def test_unreachable_server_says_what_to_do() -> None:
     client = make_client(f"http://127.0.0.1:{_closed_port()}/v1", None, max_retries=0)
     with pytest.raises(LLMError, match=r"cannot reach the model server.*--base-url"):
-        LLM(client, "m").ask("test", MESSAGES, Verdict, subject="a")
+        LLM(client, "m", backoff=Backoff(0)).ask("test", MESSAGES, Verdict, subject="a")
 
 
 @pytest.mark.parametrize(
