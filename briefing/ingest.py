@@ -42,6 +42,9 @@ _BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
 _BLANK_RUNS = re.compile(r"\n{3,}")
+# Control characters, and the bidirectional controls that make a name read other
+# than it is (Unicode TR36, 2.1; "Trojan Source", CVE-2021-42574).
+_UNSAFE_NAME = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _REPLACEMENT = "\ufffd"
 
 
@@ -109,18 +112,31 @@ def _articles(root: Path, max_bytes: int, exclude: Path | None) -> Iterator[Arti
     for path, skip, benign in _entries(root, root.resolve(), exclude):
         rel = _relative(path, root)
         if skip:
-            yield Problem(path=rel, reason=skip, skipped=benign)
+            yield _problem(rel, skip, skipped=benign)
+            continue
+        if _UNSAFE_NAME.search(rel):
+            yield _problem(rel, "the name holds control characters: rename the file")
             continue
         try:
             article = _read(path, rel, max_bytes)
         except Unusable as err:
-            yield Problem(path=rel, reason=str(err))
+            yield _problem(rel, str(err))
             continue
         if article.id in first_path:
-            yield Problem(path=rel, reason=f"same text as {first_path[article.id]}")
+            yield _problem(rel, f"same text as {first_path[article.id]}")
             continue
         first_path[article.id] = rel
         yield article
+
+
+def _problem(rel: str, reason: str, *, skipped: bool = False) -> Problem:
+    """A Problem whose path and reason are safe to print on a terminal: a file name
+    can hold escape sequences that would retitle or rewrite the user's terminal."""
+    return Problem(path=_printable(rel), reason=_printable(reason), skipped=skipped)
+
+
+def _printable(text: str) -> str:
+    return _UNSAFE_NAME.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _entries(

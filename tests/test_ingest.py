@@ -519,3 +519,25 @@ def test_pathological_markdown_is_read(tmp_path: Path) -> None:
         [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=120
     )
     assert done.stdout.split() == ["50000", "0"], done.stderr
+
+
+def test_names_with_control_characters_are_refused_and_shown_escaped(tmp_path: Path) -> None:
+    write(tmp_path / "good.txt", ARTICLE)
+    write(tmp_path / "title\x1b]0;pwned\x07.txt", ARTICLE.replace("Prague", "Oslo"))
+    write(tmp_path / "two\nlines.txt", ARTICLE.replace("Prague", "Rome"))
+    write(
+        tmp_path / "invoice\u202etxt.md", ARTICLE.replace("Prague", "Lima")
+    )  # reads "invoicedm.txt"
+    write(tmp_path / "clear\x1b[2J" / "inner.txt", ARTICLE.replace("Prague", "Kyiv"))
+    write(tmp_path / "نامه\u200cها.txt", ARTICLE.replace("Prague", "Tehran"))  # ZWNJ is a letter's
+    articles, problems = split(iter_folder(tmp_path))
+    assert sorted(a.path for a in articles) == ["good.txt", "نامه\u200cها.txt"]
+    assert problems == {
+        name: "the name holds control characters: rename the file"
+        for name in (
+            "title\\u001b]0;pwned\\u0007.txt",
+            "two\\u000alines.txt",
+            "invoice\\u202etxt.md",
+            "clear\\u001b[2J/inner.txt",
+        )
+    }
