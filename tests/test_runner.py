@@ -10,8 +10,8 @@ import pytest
 from conftest import SEEDS
 
 from briefing import ingest, runner, weights
-from briefing.cli import cache_dir
 from briefing.config import load_config
+from briefing.console import cache_dir
 from briefing.grounding import normalise
 from briefing.models import Briefing
 
