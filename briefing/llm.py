@@ -25,6 +25,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import re
 import threading
 from typing import Any, TypeVar, cast
 
@@ -40,6 +41,9 @@ from briefing.models import Usage
 T = TypeVar("T", bound=BaseModel)
 
 MODES = ("json_schema", "json_object_schema", "json_object")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_SERVER_TEXT = 300  # characters of a server's error message shown
+_ERROR_CODE = re.compile(r"^Error code: \d+ - ")
 NO_KEY = "sk-no-key-needed"
 
 
@@ -331,7 +335,8 @@ class LLM:
             if err.status_code == 429:
                 what = "kept refusing (rate limit or quota)"
             else:
-                what = f"answered {err.status_code}: {err.message}"
+                said = _ERROR_CODE.sub("", err.message)  # the client's own prefix
+                what = f"answered {err.status_code}: {said[:_SERVER_TEXT]}"
             if not retried(err.status_code):
                 return LLMError, f"{subject}: the model server at {base} {what}"
             wait = retry_after(err.response.headers)
@@ -344,8 +349,12 @@ class LLM:
         return LLMError, f"{subject}: {err}"
 
     def _scrub(self, text: str) -> str:
+        """``text`` without the API key, and on one printable line: an error may
+        carry what the server wrote, and that is not to rewrite the terminal."""
         key = self.client.api_key
-        return text.replace(key, "***") if key and key != NO_KEY else text
+        if key and key != NO_KEY:
+            text = text.replace(key, "***")
+        return " ".join(_CONTROL.sub(" ", text).split())
 
 
 def _response_format(mode: str, name: str, schema: dict[str, Any]) -> dict[str, Any]:

@@ -302,3 +302,13 @@ def test_unreachable_server_fails_the_run_after_its_retries() -> None:
     with pytest.raises(LLMError, match=r"cannot reach the model server") as caught:
         llm.ask("test", MESSAGES, Verdict, subject="a")
     assert not isinstance(caught.value, CallError)  # not one article's fault: the run stops
+
+
+def test_server_text_in_errors_is_one_short_printable_line(fake_server: FakeServer) -> None:
+    message = "overloaded\x1b]0;pwned\x07\n" + "x" * 5000
+    fake_server.script.append(Reply(500, {"error": {"message": message}}))
+    with pytest.raises(CallError, match="answered 500: overloaded") as caught:
+        llm_for(fake_server).ask("test", MESSAGES, Verdict, subject="a.txt")
+    text = str(caught.value)
+    assert "\x1b" not in text and "\x07" not in text and "\n" not in text
+    assert len(text) < 600
