@@ -44,6 +44,7 @@ MODES = ("json_schema", "json_object_schema", "json_object")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _SERVER_TEXT = 300  # characters of a server's error message shown
 _ERROR_CODE = re.compile(r"^Error code: \d+ - ")
+_REFUSED_REQUEST = frozenset({400, 413, 422})  # bad request, too large, unprocessable
 NO_KEY = "sk-no-key-needed"
 
 
@@ -337,6 +338,10 @@ class LLM:
             else:
                 said = _ERROR_CODE.sub("", err.message)  # the client's own prefix
                 what = f"answered {err.status_code}: {said[:_SERVER_TEXT]}"
+            if err.status_code in _REFUSED_REQUEST:
+                # This request was refused (too long for the model, say); the
+                # others may pass: the run goes on without this article.
+                return CallError, f"{subject}: the model server at {base} {what}."
             if not retried(err.status_code):
                 return LLMError, f"{subject}: the model server at {base} {what}"
             wait = retry_after(err.response.headers)

@@ -282,7 +282,8 @@ REFUSAL = {
     ]
 }
 # Each fault, and the requests one call makes before it gives up: a try and two
-# retries for passing faults, a try and one re-ask for unusable answers.
+# retries for passing faults, a try and one re-ask for unusable answers, one try
+# for a request the server refuses as such.
 CALL_FAULTS = {
     "500": (Reply(500, {"error": {"message": "boom"}}), 3, "answered 500"),
     "503": (Reply(503, {"error": {"message": "busy"}}), 3, "answered 503"),
@@ -290,6 +291,11 @@ CALL_FAULTS = {
     "reset": (Reply(reset=True), 3, "connection"),
     "timeout": (Reply(delay=2.0, body={}), 3, "did not answer in time"),
     "garbled": (Reply(body=b"<html>gateway</html>"), 3, "not JSON"),
+    "400 too long": (
+        Reply(400, {"error": {"message": "maximum context length is 8192 tokens"}}),
+        1,
+        "answered 400: maximum context length",
+    ),
     "schema": (Reply(body=completion({"messages": []}, '{"facts": 3}')), 2, "ChunkNotes"),
     "cut off": (Reply(body=completion({"messages": []}, "{", finish="length")), 2, "cut off"),
     "empty": (Reply(body=completion({"messages": []}, "")), 2, "ChunkNotes"),
