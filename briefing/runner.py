@@ -27,9 +27,10 @@ from briefing.pipeline import Pipeline, Progress, count_messages, map_messages, 
 from briefing.prompts import Prompts, field_guide
 
 LOCAL_SLOTS = 2
-# Remote APIs serve many requests at once; 8 in flight keeps a run within 10 % of
-# the latency floor (bench/bench_pipeline.py) and the shared 429 backoff slows all
-# of them down together when a server asks.
+# Remote APIs serve many requests at once: with 8 in flight a run of 200 articles
+# takes 1.11 times the latency floor ceil(calls / 8) * L (bench/bench_pipeline.py,
+# docs/PERFORMANCE.md), and the shared 429 backoff slows every call down together
+# when a server asks.
 REMOTE_CONCURRENCY = 8
 
 # Typical answer sizes, measured on the examples with the embedded model; used only
