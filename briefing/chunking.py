@@ -23,7 +23,6 @@ plain text (``encode_ordinary``), the way a chat server tokenizes user content.
 from __future__ import annotations
 
 import bisect
-import contextlib
 import functools
 import hashlib
 import itertools
@@ -202,8 +201,8 @@ def line_counts(lines: Sequence[str], encoding: tiktoken.Encoding) -> list[int]:
     """
     if not lines:
         return []
-    ids = encoding.encode_ordinary("\n".join(lines) + "\n")
-    ends = np.cumsum(_token_bytes(encoding)[np.asarray(ids, dtype=np.int64)])
+    ids = np.asarray(encoding.encode_ordinary("\n".join(lines) + "\n"), dtype=np.int64)
+    ends = np.cumsum(_token_bytes(encoding, ids))
     # surrogatepass: a lone surrogate is 3 bytes, like the U+FFFD tiktoken puts there.
     bounds = np.cumsum([len(line.encode("utf-8", "surrogatepass")) + 1 for line in lines])
     at = np.searchsorted(ends, bounds)
@@ -212,14 +211,24 @@ def line_counts(lines: Sequence[str], encoding: tiktoken.Encoding) -> list[int]:
     return [int(n) for n in np.diff(at + 1, prepend=0)]
 
 
-@functools.lru_cache(maxsize=8)
-def _token_bytes(encoding: tiktoken.Encoding) -> np.ndarray:
-    """The length in bytes of every token of ``encoding`` (0 for unused ids)."""
-    sizes = np.zeros(encoding.n_vocab, dtype=np.int64)
-    for token in range(encoding.n_vocab):
-        with contextlib.suppress(KeyError):  # ids between ordinary and special tokens
+def _token_bytes(encoding: tiktoken.Encoding, ids: np.ndarray) -> np.ndarray:
+    """The length in bytes of each token in ``ids``.
+
+    Lengths are looked up once per token id and kept per encoding: the ids a run
+    meets (~10^4) cost far less than the whole vocabulary (10^5 lookups, 0.1-0.3 s)."""
+    sizes = _SIZES.get(encoding)
+    if sizes is None:
+        sizes = _SIZES[encoding] = np.full(encoding.n_vocab, -1, dtype=np.int64)
+    found: np.ndarray = sizes[ids]
+    if (found < 0).any():
+        for token in np.unique(ids[found < 0]).tolist():
             sizes[token] = len(encoding.decode_single_token_bytes(token))
-    return sizes
+        found = sizes[ids]
+    return found
+
+
+# Token lengths in bytes by encoding, -1 where not looked up yet.
+_SIZES: dict[tiktoken.Encoding, np.ndarray] = {}
 
 
 def _line(sentence: Sentence) -> str:
