@@ -401,6 +401,21 @@ def traceable_facts(facts: list[F], source: SourceText) -> list[F]:
     return kept
 
 
+def count_untraced(report: Grounding, facts: Iterable[str]) -> None:
+    """Count in ``report`` the map facts :func:`traceable_facts` dropped."""
+    for fact in facts:
+        report.checked += 1
+        report.dropped += 1
+        report.failures.append(
+            Drop(
+                story=0,
+                kind="fact",
+                item=fact,
+                reason="no valid citation and no sentence of its article supports the fact",
+            )
+        )
+
+
 def _name_words(name: str) -> set[str]:
     """The words of a name that identify it: its capitalised words, less titles."""
     words = {w.lower() for w in _WORD.findall(name) if w[:1].isupper()}

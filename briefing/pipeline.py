@@ -28,7 +28,7 @@ import tiktoken
 from briefing import chunking, clustering, drafts, workers
 from briefing.config import Config
 from briefing.errors import CallError, ConfigError, LLMError
-from briefing.grounding import Checker, SourceText, traceable_facts
+from briefing.grounding import Checker, SourceText, count_untraced, traceable_facts
 from briefing.llm import LLM
 from briefing.models import (
     Article,
@@ -70,6 +70,7 @@ class Doc:
     sentences: dict[int, str]
     notes: list[ChunkNotes] = field(default_factory=list)
     failed: str | None = None
+    untraced: list[str] = field(default_factory=list)  # map facts no sentence supports
 
 
 @dataclass
@@ -156,7 +157,9 @@ class Pipeline:
             self._tick(1)
         notes = _globalise(notes, doc.number, {s.number for s in chunk.sentences})
         source = SourceText(doc.number, doc.article.text, doc.sentences, doc.article.published)
-        notes.facts = traceable_facts(notes.facts, source)
+        kept = traceable_facts(notes.facts, source)
+        doc.untraced += [fact.text for fact in notes.facts if fact not in kept]
+        notes.facts = kept
         return notes
 
     # -- reduce -------------------------------------------------------------------------------
@@ -183,6 +186,7 @@ class Pipeline:
             checker.check(drafts.complete(draft, noted, {d.number: d.sentences for d in live})),
             outlets,
         )
+        count_untraced(checker.report, [fact for d in live for fact in d.untraced])
         return live, draft, checked, checker.report
 
     def _story(self, docs: list[Doc]) -> StoryDraft | None:

@@ -421,6 +421,9 @@ def test_hostile_articles_do_not_take_control(fake_server: FakeServer, tmp_path:
         assert invented not in dumped
     failures = {(f.kind, f.item) for f in briefing.grounding.failures}
     assert ("actor", "General Boris Karlov") in failures
+    assert ("fact", "General Boris Karlov ordered the dam opened.") in failures
+    grounding = briefing.grounding
+    assert grounding.checked == grounding.verified + grounding.dropped + grounding.kept_unverified
     # Each hostile article is still a source of the briefing, briefed as data.
     assert {s.path for s in briefing.sources} == set(BENIGN) | set(HOSTILE)
     assert briefing.problems == []
