@@ -77,8 +77,26 @@ class Answer(BaseModel):
                     value = [v[:limit] if isinstance(v, str) else v for v in value]
                 data[name] = value
             elif isinstance(chars, int) and isinstance(value, str):
-                data[name] = _CITE_MARK.sub("", value)[:chars].strip()
+                data[name] = shorten(_CITE_MARK.sub("", value).strip(), chars)
         return data
+
+
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)]?(?=\s|$)")
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` within ``limit`` characters. A text that runs to the bound was cut off
+    (by the server's grammar or here): it ends at its last full sentence when that
+    keeps most of it, else at a word, marked "…"."""
+    if len(text) < limit * 0.95:
+        return text
+    cut = text[:limit]
+    if _SENTENCE_END.search(cut[-2:]):
+        return cut.strip()
+    ends = [m.end() for m in _SENTENCE_END.finditer(cut)]
+    if ends and ends[-1] >= limit * 0.4:
+        return cut[: ends[-1]].strip()
+    return cut[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:-") + "…"
 
 
 class Article(BaseModel):
