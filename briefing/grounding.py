@@ -15,7 +15,8 @@ What is checked, for each story the model wrote:
   quote the source gives to another actor moves to that actor when they have none;
 * risks, agreement points and timeline events: need a valid citation; without one,
   the sentence of the story's sources that shares most content words with the
-  item must share at least :data:`SUPPORT` of them, and then becomes the citation.
+  item must share at least :data:`SUPPORT` of them, and then becomes the citation;
+* agreement points, in a story of several sources: two of them must support it.
 
 Failed items are dropped, or kept with ``unverified`` set when the user asks
 (``--keep-unverified``). Every check is counted in :class:`Grounding`.
@@ -157,7 +158,7 @@ class Checker:
         self._attribute(draft.actors)
         draft.actors = self._keep(draft.actors, self._actor, "actor")
         draft.risks = self._keep(draft.risks, self._supported("risk"), "risk")
-        draft.agreement = self._keep(draft.agreement, self._supported("point"), "point")
+        draft.agreement = self._keep(draft.agreement, self._agreed, "point")
         draft.timeline = self._keep(draft.timeline, self._supported("event"), "event")
         draft.framings = self._keep(draft.framings, self._framing, "framing")
         return draft
@@ -241,6 +242,22 @@ class Checker:
             return None
 
         return check
+
+    def _agreed(self, point: Point) -> str | None:
+        """A point the outlets agree on needs support in two sources or more (when the
+        story has two): its cites, or a sentence of another source that shares
+        :data:`SUPPORT` of its content words, which is then cited too."""
+        failed = self._supported("point")(point)
+        if failed is not None or len(self.sources) < 2:
+            return failed
+        cited = {source.number for source in self._cited_sources(point)}
+        for source in self.sources.values():
+            if source.number not in cited and (best := self._best_sentence(point.text, [source])):
+                point.cites.append(best)
+                cited.add(source.number)
+        if len(cited) < 2:
+            return "only one source of this story says this"
+        return None
 
     def _unsourced_year(self, event: Event) -> str | None:
         """A year in the event's date that no source of the story mentions."""
@@ -371,12 +388,12 @@ class Checker:
                     item.cites.append(cite)
                 return
 
-    def _best_sentence(self, text: str) -> str | None:
+    def _best_sentence(self, text: str, among: list[SourceText] | None = None) -> str | None:
         words = _content_words(text)
         if not words:
             return None
         best, score = None, 0.0
-        for source in self.sources.values():
+        for source in self.sources.values() if among is None else among:
             for number, sentence in source.sentences.items():
                 overlap = len(words & _content_words(sentence)) / len(words)
                 if overlap > score:

@@ -344,8 +344,23 @@ def test_agreement_point_supported_or_dropped(sources: dict[int, SourceText]) ->
     check = checker(sources)
     out = check.check(draft(agreement=[supported, invented]))
     assert [p.text for p in out.agreement] == [supported.text]
-    assert len(out.agreement[0].cites) == 1
+    # both outlets say it: one sentence of each is cited
+    assert sorted(int(c.split(".")[0]) for c in out.agreement[0].cites) == [A, B]
     assert [(f.kind, f.item) for f in check.report.failures] == [("point", invented.text)]
+
+
+def test_agreement_point_that_one_outlet_alone_makes_is_dropped(
+    sources: dict[int, SourceText],
+) -> None:
+    # Only source A reports Biden's authorisation.
+    alone = Point(text="Biden authorized Kyiv to use US-supplied weapons inside Russia")
+    check = checker(sources)
+    assert check.check(draft(agreement=[alone])).agreement == []
+    assert [(f.kind, f.reason) for f in check.report.failures] == [
+        ("point", "only one source of this story says this")
+    ]
+    one = {A: sources[A]}
+    assert checker(one).check(draft(agreement=[alone])).agreement[0].text == alone.text
 
 
 def test_event_with_year_in_no_source_is_dropped(sources: dict[int, SourceText]) -> None:
