@@ -21,7 +21,7 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
-from briefing import speakers
+from briefing import speakers, wording
 from briefing.models import (
     Actor,
     ActorNote,
@@ -118,17 +118,25 @@ def _add_speakers(draft: StoryDraft, mentions: list[speakers.Mention]) -> None:
             present.add(name_key)
 
 
-def settle(draft: StoryDraft, outlets: dict[int, str]) -> StoryDraft:
+def settle(
+    draft: StoryDraft, outlets: dict[int, str], texts: Mapping[int, str] | None = None
+) -> StoryDraft:
     """The draft with a divergence that names the outlets it compares.
 
-    ``outlets`` maps the story's source numbers to outlet names. A story of one
-    outlet has no divergence; a model's divergence that names fewer than two of the
-    outlets (by name or as "source N"), or echoes its instructions, is replaced by one
-    built from the framings that survived grounding."""
+    ``outlets`` maps the story's source numbers to outlet names, ``texts`` to their
+    article texts. A story of one outlet has no divergence. A framing whose wording
+    grounding removed gets the article's own phrase (:mod:`briefing.wording`). A
+    model's divergence that names fewer than two of the outlets (by name or as
+    "source N"), or echoes its instructions, is replaced by one built from the
+    framings that survived grounding."""
     draft = draft.model_copy(deep=True)
     if len(set(outlets)) < 2:
         draft.divergence = ""
         return draft
+    own = wording.own_phrases(texts or {})
+    for framing in draft.framings:
+        if not framing.wording.strip() and framing.source in own:
+            framing.wording, framing.unverified = own[framing.source], None
     text = draft.divergence.strip()
     if _names(text, outlets) >= 2 and not _echoes(text):
         return draft

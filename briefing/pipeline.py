@@ -185,6 +185,7 @@ class Pipeline:
         checked = drafts.settle(
             checker.check(drafts.complete(draft, noted, {d.number: d.sentences for d in live})),
             outlets,
+            {d.number: d.article.text for d in live},
         )
         count_untraced(checker.report, [fact for d in live for fact in d.untraced])
         return live, draft, checked, checker.report

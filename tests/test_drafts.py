@@ -128,3 +128,17 @@ def test_complete_removes_letters_of_scripts_no_source_uses() -> None:
     given = draft(summary="Putin warned NATO 的 about Ukraine, Украина.", divergence="")
     out = drafts.complete(given, {1: [notes()]}, sentences)
     assert out.summary == "Putin warned NATO about Ukraine, Украина."
+
+
+def test_settle_gives_a_framing_without_wording_the_article_s_own_phrase() -> None:
+    texts = {
+        1: "Stoltenberg dismissed recent warnings by Putin.",
+        2: "Stoltenberg shrugged off warnings by Putin.",
+    }
+    framings = [f.model_copy(update={"wording": ""}) for f in FRAMINGS]
+    out = drafts.settle(draft(framings=framings), OUTLETS, texts)
+    assert [f.wording for f in out.framings] == [
+        "dismissed recent warnings",
+        "shrugged off warnings",
+    ]
+    assert '("shrugged off warnings")' in out.divergence
