@@ -162,7 +162,8 @@ class LLM:
                     raise ValueError(
                         f"the answer was cut off at {self.max_tokens} tokens; answer more briefly"
                     )
-                result = output.model_validate_json(_strip_fences(content))
+                answer = _strip_fences(content)
+                result = output.model_validate_json(answer)
             except (ValidationError, ValueError) as err:
                 problem = _describe(err)
                 if attempt == 2:
@@ -193,9 +194,10 @@ class LLM:
                 ]
                 continue
             if self.cache is not None:
-                self.cache.put(
-                    key, step, result.model_dump_json(), prompt_tokens, completion_tokens
-                )
+                # The answer as the server sent it, not as validated: validation cuts
+                # and cleans, and doing that twice need not give the same text, which
+                # would change the next prompt and miss the cache on a re-run.
+                self.cache.put(key, step, answer, prompt_tokens, completion_tokens)
             return result
         raise AssertionError("unreachable")  # pragma: no cover
 
