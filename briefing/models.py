@@ -87,8 +87,8 @@ _SENTENCE_END = re.compile(r"[.!?][\"'”’)]?(?=\s|$)")
 def shorten(text: str, limit: int) -> str:
     """``text`` within ``limit`` characters. A text that runs to the bound was cut off
     (by the server's grammar or here): it ends at its last full sentence when that
-    keeps most of it, else at a word, marked "…"."""
-    if len(text) < limit * 0.95:
+    keeps most of it, else at a word, marked "…". Shortening twice changes nothing."""
+    if len(text) < limit * 0.95 or (len(text) <= limit and text.endswith("…")):
         return text
     cut = text[:limit]
     if _SENTENCE_END.search(cut[-2:]):

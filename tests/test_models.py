@@ -40,3 +40,10 @@ def test_over_long_lists_are_cut_to_their_bound() -> None:
         {"headline": "h", "top_line": "t", "summary": "s", "divergence": "", "actors": actors}
     )
     assert len(draft.actors) == 6
+
+
+@pytest.mark.parametrize("text", [CUT, "word " * 80, "x" * 300, "A sentence. " * 30])
+@pytest.mark.parametrize("limit", [60, 120, 250])
+def test_shortening_twice_changes_nothing(text: str, limit: int) -> None:
+    once = shorten(text, limit)
+    assert len(once) <= limit and shorten(once, limit) == once
