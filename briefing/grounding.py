@@ -16,7 +16,10 @@ What is checked, for each story the model wrote:
 * risks, agreement points and timeline events: need a valid citation; without one,
   the sentence of the story's sources that shares most content words with the
   item must share at least :data:`SUPPORT` of them, and then becomes the citation;
-* agreement points, in a story of several sources: two of them must support it.
+* agreement points, in a story of several sources: two of them must support it;
+* prose: each summary sentence and the top line need a supporting sentence (as
+  above) and every name and number in them must occur in the sources; a headline
+  naming what no source names is replaced by the first source's title.
 
 Failed items are dropped, or kept with ``unverified`` set when the user asks
 (``--keep-unverified``). Every check is counted in :class:`Grounding`.
@@ -161,7 +164,59 @@ class Checker:
         draft.agreement = self._keep(draft.agreement, self._agreed, "point")
         draft.timeline = self._keep(draft.timeline, self._supported("event"), "event")
         draft.framings = self._keep(draft.framings, self._framing, "framing")
+        self._ground_prose(draft)
         return draft
+
+    def _ground_prose(self, draft: StoryDraft) -> None:
+        """The summary keeps the sentences the sources support; an unsupported top
+        line becomes the summary's first sentence; a headline naming what no source
+        names becomes the first source's title."""
+        kept = []
+        for sentence in _SENTENCE_END.split(draft.summary.strip()):
+            if not sentence.strip():
+                continue
+            reason = self._unsupported(sentence)
+            if reason is None or self._fail_prose("summary sentence", sentence, reason):
+                kept.append(sentence)
+        draft.summary = " ".join(kept)
+        reason = self._unsupported(draft.top_line)
+        if reason is not None and not self._fail_prose("top line", draft.top_line, reason):
+            draft.top_line = kept[0] if kept else draft.top_line
+        strange = self._unknown_names(draft.headline)
+        self.report.checked += 1
+        self.report.verified += not strange
+        if strange and self.sources:
+            reason = f"no source names {', '.join(strange)}"
+            if not self._fail_prose("headline", draft.headline, reason):
+                first = self.sources[min(self.sources)]
+                draft.headline = first.text.strip().splitlines()[0][:100]
+
+    def _unsupported(self, sentence: str) -> str | None:
+        """Why the sources do not support ``sentence``, or None when they do: every
+        name and number in it occurs in them, and one sentence of them shares
+        :data:`SUPPORT` of its content words."""
+        self.report.checked += 1
+        if strange := self._unknown_names(sentence):
+            return f"no source names {', '.join(strange)}"
+        if self._best_sentence(sentence) is None and _content_words(sentence):
+            return "no sentence of the sources says this"
+        self.report.verified += 1
+        return None
+
+    def _unknown_names(self, text: str) -> list[str]:
+        """Capitalised words and numbers that occur in no source (in any case)."""
+        words = _WORD.findall(text)
+        suspects = [w for w in words if w[:1].isupper() or w[:1].isdigit()]
+        return [w for w in dict.fromkeys(suspects) if not self._anywhere(w)]
+
+    def _anywhere(self, word: str) -> bool:
+        lower = word.lower()
+        return any(lower in source.words for source in self.sources.values())
+
+    def _fail_prose(self, kind: str, text: str, reason: str) -> bool:
+        """Count a failed text; True when it is to be kept (marked unverified runs)."""
+        self._fail(kind, text, reason)
+        return self.keep_unverified
 
     # -- the checks: each returns None when the item passes, else the reason ----------
 

@@ -33,6 +33,11 @@ def sources() -> dict[int, SourceText]:
     }
 
 
+# The headline, summary sentence and top line of draft() below, checked and verified
+# in every test.
+PROSE = 3
+
+
 def sid(source: SourceText, phrase: str) -> str:
     """The id of the first sentence of ``source`` that contains ``phrase``."""
     for number, sentence in source.sentences.items():
@@ -102,7 +107,11 @@ def test_invented_quote_is_cleared_actor_kept_and_counted(
     assert kinds(check.report) == ["quote"]
     assert check.report.failures[0].item == "We will send NATO troops to Moscow"
     assert check.report.failures[0].story == 7
-    assert (check.report.checked, check.report.verified, check.report.dropped) == (2, 1, 1)
+    assert (check.report.checked, check.report.verified, check.report.dropped) == (
+        2 + PROSE,
+        1 + PROSE,
+        1,
+    )
 
 
 def test_invented_actor_is_dropped_and_counted(sources: dict[int, SourceText]) -> None:
@@ -160,7 +169,7 @@ def test_real_quote_verifies_despite_marks_space_and_case(
     out = check.check(draft(actors=[stoltenberg(quote, [sid(sources[B], "greenlight")])]))
     assert out.actors[0].quote == quote
     assert check.report.failures == []
-    assert (check.report.checked, check.report.verified) == (2, 2)
+    assert (check.report.checked, check.report.verified) == (2 + PROSE, 2 + PROSE)
 
 
 def test_quote_with_ellipsis_verifies_when_parts_occur_in_order(
@@ -301,7 +310,11 @@ def test_bad_citations_are_removed_and_reported(sources: dict[int, SourceText]) 
     assert [f.item for f in citation] == [f"{MISSING}.{number}", f"{B}.{last + 1}", "banana"]
     assert all(f.story == 7 for f in citation)
     # Removing a bad id is not an item-level verdict: the actor itself verified.
-    assert (check.report.checked, check.report.verified, check.report.dropped) == (1, 1, 0)
+    assert (check.report.checked, check.report.verified, check.report.dropped) == (
+        1 + PROSE,
+        1 + PROSE,
+        0,
+    )
 
 
 # --- risks, agreement, timeline ---------------------------------------------------------------
@@ -321,7 +334,7 @@ def test_risk_without_cites_gets_best_supporting_sentence(
     out = check.check(draft(risks=[risk]))
     assert out.risks[0].cites == [sid(sources[A], "tactical nuclear weapons")]
     assert kinds(check.report) == ["citation"]
-    assert (check.report.checked, check.report.verified) == (1, 1)
+    assert (check.report.checked, check.report.verified) == (1 + PROSE, 1 + PROSE)
 
 
 def test_unsupported_risk_is_dropped(sources: dict[int, SourceText]) -> None:
@@ -407,7 +420,11 @@ def test_framing_wording_not_in_its_source_is_cleared(sources: dict[int, SourceT
     out = check.check(draft(framings=[framing]))
     assert [(f.source, f.framing, f.wording) for f in out.framings] == [(A, "Hawkish", "")]
     assert kinds(check.report) == ["wording"]
-    assert (check.report.checked, check.report.verified, check.report.dropped) == (2, 1, 1)
+    assert (check.report.checked, check.report.verified, check.report.dropped) == (
+        2 + PROSE,
+        1 + PROSE,
+        1,
+    )
 
 
 def test_framing_wording_from_another_outlet_is_cleared(sources: dict[int, SourceText]) -> None:
@@ -531,3 +548,35 @@ def test_map_facts_that_cannot_be_traced_to_the_article_are_dropped(
     kept = traceable_facts(facts, source)
     assert [f.text for f in kept] == [facts[0].text, sentence]
     assert kept[1].cites == [cited]
+
+
+def test_prose_keeps_what_the_sources_say_and_drops_inventions(
+    sources: dict[int, SourceText],
+) -> None:
+    real = "Stoltenberg dismissed Putin's warnings about Western weapons inside Russia."
+    invented = "General Boris Karlov promised a counter-offensive by Christmas."
+    check = checker(sources)
+    out = check.check(
+        draft(
+            headline="Karlov vows a Christmas offensive",
+            top_line="Switzerland will host peace talks in 2031.",
+            summary=f"{real} {invented}",
+        )
+    )
+    assert out.summary == real
+    assert out.top_line == real  # the unsupported top line gives way to the summary
+    assert out.headline == sources[A].text.splitlines()[0][:100]  # the first title
+    failed = {(f.kind, f.reason) for f in check.report.failures}
+    assert ("summary sentence", "no source names Boris, Karlov, Christmas") in failed
+    assert ("top line", "no source names Switzerland, 2031") in failed
+    assert ("headline", "no source names Karlov, Christmas") in failed
+    assert_balanced(check.report)
+
+
+def test_keep_unverified_keeps_unsupported_prose(sources: dict[int, SourceText]) -> None:
+    text = "Both outlets praise the Swiss mediation effort."
+    check = checker(sources, keep=True)
+    out = check.check(draft(summary=text, top_line=text))
+    assert (out.summary, out.top_line) == (text, text)
+    assert check.report.kept_unverified == 2
+    assert_balanced(check.report)
