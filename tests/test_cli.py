@@ -367,8 +367,10 @@ def test_hostile_markup_from_articles_and_model_is_inert(
         body=completion({"messages": []}, json.dumps(EVIL_STORY))
     )
     out = tmp_path / "out"
+    # --keep-unverified: grounding would drop the model's hostile prose (no source
+    # says it); kept and marked, it reaches the renderers, which must keep it inert.
     result = run(tmp_path, "make", str(folder), "--base-url", fake_server.base_url,
-                 "--out", str(out), "--concurrency", "1")  # fmt: skip
+                 "--out", str(out), "--concurrency", "1", "--keep-unverified")  # fmt: skip
     assert result.exit_code == 0, result.output
     root = parse_html(next(out.glob("*.html")).read_text())
     assert_inert(root)  # no script, img, iframe; no on* attribute; links http(s) or #
