@@ -37,6 +37,7 @@ import math
 import random
 import re
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -462,6 +463,7 @@ def main() -> None:
         assert stub.stdin is not None
         stub.stdin.close()
         stub.wait(timeout=10)
+        shutil.rmtree(work, ignore_errors=True)  # the generated folders and caches
     table = Table(title=f"brief make against a stub (L={args.latency} s, {args.rate} tok/s)")
     table.add_column("measure")
     table.add_column("value", justify="right")
