@@ -60,8 +60,17 @@ def complete(
     draft = draft.model_copy(deep=True)
     _fill_framings(draft, noted)
     _keep_shared_actors(draft, noted)
-    _add_speakers(draft, speakers.find(sentences))
-    draft.actors = [a for a in draft.actors if not speakers.byline(a.role)]
+    mentions = speakers.find(sentences)
+    _add_speakers(draft, mentions)
+    # The article's writer ("Author: Dave DeCamp") is not an actor, unless the sources
+    # show them speaking or acting.
+    acting = {speakers.key(m.name) for m in mentions}
+    draft.actors = [
+        a
+        for a in draft.actors
+        if speakers.key(a.name) in acting
+        or not any(speakers.byline(text) for text in (a.name, a.role, a.position))
+    ]
     _carry_over(draft, noted)
     # Each distinct character once: a story's sources hold ~10^5 characters, ~10^2 distinct.
     letters = set().union(*(set(t) for numbered in sentences.values() for t in numbered.values()))

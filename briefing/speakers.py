@@ -61,7 +61,9 @@ _NOT_NAMES = frozenset(
     "May June July August September October November December".split()
 )
 # Roles of those who write an article, not act in it.
-_BYLINE = re.compile(r"\b(author|writer|reporter|correspondent|journalist|editor)\b", re.I)
+_BYLINE = re.compile(
+    r"\b(author|writer|writing|reporter|correspondent|journalist|editor|byline)\b", re.I
+)
 POSITION_CHARS = 200  # the Actor.position field's maxLength
 
 
@@ -118,9 +120,10 @@ def weak(position: str, name: str, role: str) -> bool:
     return max(words.count(word) for word in set(words)) > max(3, len(words) // 3)
 
 
-def byline(role: str) -> bool:
-    """Whether a role is that of the article's writer ("Author", "news editor")."""
-    return bool(_BYLINE.search(role))
+def byline(text: str) -> bool:
+    """Whether a name, role or position says "the article's writer" ("Author: ...",
+    "news editor", "Writing")."""
+    return bool(_BYLINE.search(text))
 
 
 def _full_names(sentences: Mapping[int, Mapping[int, str]]) -> dict[str, tuple[str, str]]:

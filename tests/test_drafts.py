@@ -115,6 +115,7 @@ def test_complete_adds_speakers_fixes_weak_positions_and_drops_writers() -> None
     actors = [
         {"name": "Anna Berg", "role": "", "position": "Speaking", "cites": []},
         {"name": "Dave Smith", "role": "Author", "position": "Writes the story.", "cites": []},
+        {"name": "Author Dave DeCamp", "role": "Writing", "position": "Author", "cites": []},
     ]
     out = drafts.complete(draft(actors=actors), {1: [notes()]}, sentences)
     assert [(a.name, a.role, a.position, a.cites) for a in out.actors] == [
@@ -142,3 +143,12 @@ def test_settle_gives_a_framing_without_wording_the_article_s_own_phrase() -> No
         "shrugged off warnings",
     ]
     assert '("shrugged off warnings")' in out.divergence
+
+
+def test_a_reporter_the_sources_show_acting_stays_an_actor() -> None:
+    sentences = {1: {1: "Evan Gershkovich, a reporter for the Journal, denied the charges."}}
+    actors = [{"name": "Evan Gershkovich", "role": "reporter", "position": "x", "cites": []}]
+    out = drafts.complete(draft(actors=actors), {1: [notes()]}, sentences)
+    assert [(a.name, a.position) for a in out.actors] == [
+        ("Evan Gershkovich", "Denied the charges.")
+    ]
