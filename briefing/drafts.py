@@ -61,7 +61,7 @@ def complete(
     _fill_framings(draft, noted)
     _keep_shared_actors(draft, noted)
     mentions = speakers.find(sentences)
-    _add_speakers(draft, mentions)
+    _add_speakers(draft, mentions, sentences)
     # The article's writer ("Author: Dave DeCamp") is not an actor, unless the sources
     # show them speaking or acting.
     acting = {speakers.key(m.name) for m in mentions}
@@ -101,20 +101,32 @@ def _strip_scripts(draft: StoryDraft, scripts: set[str]) -> StoryDraft:
     return StoryDraft.model_validate(clean(draft.model_dump()))
 
 
-def _add_speakers(draft: StoryDraft, mentions: list[speakers.Mention]) -> None:
-    """Give weak positions and missing roles the source's own words, then add the
-    actors the sources show speaking or acting, most mentioned first."""
+def _add_speakers(
+    draft: StoryDraft,
+    mentions: list[speakers.Mention],
+    sentences: Mapping[int, Mapping[int, str]],
+) -> None:
+    """One entry per actor; weak positions and missing roles get the source's own
+    words (where it shows them speaking or acting, else the first sentence naming
+    them); then the actors the sources show speaking or acting are added, most
+    mentioned first."""
     by_key: dict[str, list[speakers.Mention]] = {}
     for mention in mentions:
         by_key.setdefault(speakers.key(mention.name), []).append(mention)
+    unique: dict[str, Actor] = {}
+    for actor in draft.actors:
+        unique.setdefault(speakers.key(actor.name), actor)
+    draft.actors = list(unique.values())
     for actor in draft.actors:
         found = by_key.get(speakers.key(actor.name), [])
-        if found and speakers.weak(actor.position, actor.name, actor.role):
-            actor.position = found[0].position
-            actor.cites = list(dict.fromkeys([*actor.cites, found[0].cite]))
+        if speakers.weak(actor.position, actor.name, actor.role):
+            better = found[0] if found else speakers.sentence_about(actor.name, sentences)
+            if better is not None:
+                actor.position = better.position
+                actor.cites = list(dict.fromkeys([*actor.cites, better.cite]))
         if found and not actor.role.strip():
             actor.role = next((m.role for m in found if m.role), "")
-    present = {speakers.key(actor.name) for actor in draft.actors}
+    present = set(unique)
     for name_key, found in sorted(by_key.items(), key=lambda item: -len(item[1])):
         if len(draft.actors) >= _ACTORS:
             break
@@ -147,7 +159,7 @@ def settle(
         if not framing.wording.strip() and framing.source in own:
             framing.wording, framing.unverified = own[framing.source], None
     text = draft.divergence.strip()
-    if _names(text, outlets) >= 2 and not _echoes(text):
+    if _names(text, outlets) >= 2 and not _echoes(text, outlets):
         return draft
     framings = [f for f in draft.framings if f.source in outlets and f.framing.strip()]
     if len({f.source for f in framings}) < 2:
@@ -192,9 +204,14 @@ def _names(text: str, outlets: dict[int, str]) -> int:
     )
 
 
-def _echoes(text: str) -> bool:
+def _echoes(text: str, outlets: dict[int, str]) -> bool:
+    """Whether ``text``, its outlet names aside, mostly repeats its field description
+    ("The outlets' framing differs, naming them: A, B.")."""
     description = StoryDraft.model_fields["divergence"].description or ""
-    own = {w for w in _WORD.findall(text.lower()) if len(w) > 3}
+    text = text.lower()
+    for outlet in outlets.values():
+        text = text.replace(outlet.lower(), " ")
+    own = {w for w in _WORD.findall(text) if len(w) > 3}
     given = {w for w in _WORD.findall(description.lower()) if len(w) > 3}
     return bool(own) and len(own & given) / len(own) >= _ECHO
 

@@ -111,13 +111,34 @@ def key(name: str) -> str:
 
 
 def weak(position: str, name: str, role: str) -> bool:
-    """A position that says nothing: a few words, the name or role again, or a loop."""
+    """A position that says nothing: a few words, the name or role again, a list of
+    names, or a loop."""
     text = position.strip().rstrip(".").lower()
     words = re.findall(r"[^\W_]+", text)
-    if len(words) < 4 or text in (name.strip().lower(), role.strip().lower()):
+    if len(words) < 5 or text in (name.strip().lower(), role.strip().lower()):
         return True
-    # A small model stuck in a loop: "Governor, Governor, Governor, ..."
-    return max(words.count(word) for word in set(words)) > max(3, len(words) // 3)
+    if len(words) < 8 and name.strip().lower() in text:  # "Paula Reyes (politician): opponent"
+        return True
+    # "Government of Finland, Interior Minister Aino Virtanen, Prime Minister ..."
+    written = re.findall(r"[^\W_]+", position)[1:]
+    if sum(w[:1].isupper() for w in written) / len(written) >= 0.6:
+        return True
+    # A small model stuck in a loop: "Governor, Governor, Governor, ...", or a clause twice.
+    if max(words.count(word) for word in set(words)) > max(3, len(words) // 3):
+        return True
+    grams = [" ".join(words[i : i + 4]) for i in range(len(words) - 3)]
+    return len(set(grams)) < len(grams)
+
+
+def sentence_about(name: str, sentences: Mapping[int, Mapping[int, str]]) -> Mention | None:
+    """The first sentence of the sources that names ``name`` (by :func:`key`), as a
+    position in the source's own words, for an actor no verb pattern found."""
+    wanted = key(name)
+    for source, numbered in sentences.items():
+        for number, sentence in numbered.items():
+            if not _headline(sentence) and wanted in re.findall(r"[^\W_]+", sentence.lower()):
+                return Mention(name, "", f"{source}.{number}", _position(sentence.strip()))
+    return None
 
 
 def byline(text: str) -> bool:

@@ -152,3 +152,22 @@ def test_a_reporter_the_sources_show_acting_stays_an_actor() -> None:
     assert [(a.name, a.position) for a in out.actors] == [
         ("Evan Gershkovich", "Denied the charges.")
     ]
+
+
+def test_complete_merges_repeated_actors_and_falls_back_to_a_sentence_naming_them() -> None:
+    sentences = {1: {1: "Finland seized a civilian tanker in the Gulf of Finland."}}
+    listed = "Government of Finland, Interior Minister Aino Virtanen, Prime Minister Kristjan Mägi"
+    actors = [
+        {"name": "Finland", "role": "Government", "position": listed, "cites": []},
+        {"name": "Finland", "role": "Government", "position": "Again.", "cites": []},
+    ]
+    out = drafts.complete(draft(actors=actors), {1: [notes()]}, sentences)
+    assert [(a.name, a.position, a.cites) for a in out.actors] == [
+        ("Finland", "Finland seized a civilian tanker in the Gulf of Finland.", ["1.1"])
+    ]
+
+
+def test_a_divergence_that_lists_the_outlets_after_its_instructions_is_rebuilt() -> None:
+    echo = "The outlets' framing differs, naming them: Kyiv Post, RT."
+    out = drafts.settle(draft(divergence=echo, framings=FRAMINGS), OUTLETS)
+    assert out.divergence.startswith("Kyiv Post: Calls the warnings")
