@@ -61,7 +61,6 @@ def complete(
     _fill_framings(draft, noted)
     _keep_shared_actors(draft, noted)
     mentions = speakers.find(sentences)
-    _add_speakers(draft, mentions, sentences)
     # The article's writer ("Author: Dave DeCamp") is not an actor, unless the sources
     # show them speaking or acting.
     acting = {speakers.key(m.name) for m in mentions}
@@ -71,6 +70,7 @@ def complete(
         if speakers.key(a.name) in acting
         or not any(speakers.byline(text) for text in (a.name, a.role, a.position))
     ]
+    _add_speakers(draft, mentions, sentences)
     _carry_over(draft, noted)
     # Each distinct character once: a story's sources hold ~10^5 characters, ~10^2 distinct.
     letters = set().union(*(set(t) for numbered in sentences.values() for t in numbered.values()))
@@ -117,11 +117,30 @@ def _add_speakers(
     for actor in draft.actors:
         unique.setdefault(speakers.key(actor.name), actor)
     draft.actors = list(unique.values())
+    vocabulary = {
+        w.lower()
+        for numbered in sentences.values()
+        for t in numbered.values()
+        for w in _WORD.findall(t)
+    }
+
+    def unsourced(text: str) -> bool:
+        """Names or numbers (after a sentence's first word) that no source has."""
+        return any(
+            (w[:1].isupper() or w[:1].isdigit()) and w.lower() not in vocabulary
+            for w in _WORD.findall(text)[1:]
+        )
+
     for actor in draft.actors:
         found = by_key.get(speakers.key(actor.name), [])
-        if speakers.weak(actor.position, actor.name, actor.role):
+        if sentences and unsourced(actor.role):
+            actor.role = ""
+        if speakers.weak(actor.position, actor.name, actor.role) or (
+            sentences and unsourced(actor.position)
+        ):
+            actor.position = ""
             better = found[0] if found else speakers.sentence_about(actor.name, sentences)
-            if better is not None:
+            if better is not None and not unsourced(better.position):
                 actor.position = better.position
                 actor.cites = list(dict.fromkeys([*actor.cites, better.cite]))
         if found and not actor.role.strip():

@@ -209,7 +209,8 @@ def _md_story(story: Story, sources: dict[int, Source]) -> list[str]:
         line = f"- **{md_text(a.name)}**"
         if a.role.strip():
             line += f" ({md_text(a.role)})"
-        line += f": {md_text(_sentence(a.position))}"
+        if a.position.strip():
+            line += f": {md_text(_sentence(a.position))}"
         if a.quote.strip():
             line += f" “{md_text(a.quote)}”"
         actors.append(line + cites(a.cites) + _md_unverified(a.unverified))

@@ -123,6 +123,10 @@ def weak(position: str, name: str, role: str) -> bool:
     written = re.findall(r"[^\W_]+", position)[1:]
     if sum(w[:1].isupper() for w in written) / len(written) >= 0.6:
         return True
+    # "Interior minister, Prime minister, Government of Finland, Russian government."
+    parts = [p for p in position.split(",") if p.strip()]
+    if len(parts) >= 3 and all(len(p.split()) <= 4 for p in parts):
+        return True
     # A small model stuck in a loop: "Governor, Governor, Governor, ...", or a clause twice.
     if max(words.count(word) for word in set(words)) > max(3, len(words) // 3):
         return True
@@ -134,10 +138,15 @@ def sentence_about(name: str, sentences: Mapping[int, Mapping[int, str]]) -> Men
     """The first sentence of the sources that names ``name`` (by :func:`key`), as a
     position in the source's own words, for an actor no verb pattern found."""
     wanted = key(name)
-    for source, numbered in sentences.items():
-        for number, sentence in numbered.items():
-            if not _headline(sentence) and wanted in re.findall(r"[^\W_]+", sentence.lower()):
-                return Mention(name, "", f"{source}.{number}", _position(sentence.strip()))
+    # Article text before titles (sentence 1), which name more than they say.
+    ordered = sorted(
+        ((number == 1, source, number, text) for source, numbered in sentences.items()
+         for number, text in numbered.items()),
+        key=lambda item: item[0],
+    )  # fmt: skip
+    for _, source, number, sentence in ordered:
+        if not _headline(sentence) and wanted in re.findall(r"[^\W_]+", sentence.lower()):
+            return Mention(name, "", f"{source}.{number}", _position(sentence.strip()))
     return None
 
 

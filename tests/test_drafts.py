@@ -171,3 +171,18 @@ def test_a_divergence_that_lists_the_outlets_after_its_instructions_is_rebuilt()
     echo = "The outlets' framing differs, naming them: Kyiv Post, RT."
     out = drafts.settle(draft(divergence=echo, framings=FRAMINGS), OUTLETS)
     assert out.divergence.startswith("Kyiv Post: Calls the warnings")
+
+
+def test_a_position_or_role_naming_what_no_source_names_is_replaced() -> None:
+    sentences = {
+        1: {
+            1: "Mayor tells irrigators to share the pain",
+            2: "Mayor Deb Lawson declared Stage 3 water restrictions in Port Ellery.",
+        }
+    }
+    made_up = "Mayor of Port Ellery, California, USA, who leads the city council."
+    actors = [{"name": "Deb Lawson", "role": "Governor of Nevada", "position": made_up}]
+    out = drafts.complete(draft(actors=actors), {1: [notes()]}, sentences)
+    [lawson] = out.actors
+    assert lawson.position == "Declared Stage 3 water restrictions in Port Ellery."
+    assert lawson.role == "Mayor" and lawson.cites == ["1.2"]

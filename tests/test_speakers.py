@@ -100,6 +100,7 @@ def test_long_clauses_are_cut_at_a_word_within_the_field() -> None:
         ("NATO leader", True),
         ("Governor, Governor, Governor, Governor, Hugh Pendleton (Chief economist)", True),
         ("Said in a statement.", True),
+        ("Interior minister, Prime minister, Government of Finland, Russian government.", True),
         ("Jens Stoltenberg (politician): opponent.", True),
         (
             "Government of Finland, Interior Minister Aino Virtanen, Prime Minister Kristjan Mägi",
