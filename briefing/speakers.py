@@ -47,6 +47,11 @@ _GOVERNMENT = re.compile(
 _FULL = re.compile(rf"{_NAME}(?:\s+{_NAME}){{1,3}}")
 # "..., Stoltenberg told reporters": who said it, not what they want.
 _ATTRIBUTION = re.compile(r"(?:told|tells)\s+(?:reporters|journalists)\b", re.I)
+_EMPTY = re.compile(
+    r"(?:said|says|stated|added|adds|told\s+\w+)(?:\s+(?:in\s+a\s+statement|on\s+\w+|"
+    r"yesterday|today|last\s+\w+|at\s+the\s+time))?\W*$",
+    re.I,
+)
 # Words before a name that say what someone is, not who.
 TITLES = frozenset(
     "President Prime Minister Secretary-General Secretary General Chancellor Foreign "
@@ -99,7 +104,8 @@ def find(sentences: Mapping[int, Mapping[int, str]]) -> list[Mention]:
                 continue
             name, title = full[name]
             role = role or title
-        if name and not _ATTRIBUTION.match(clause):
+        # "..., Stoltenberg told reporters." / "said in a statement." tell nothing.
+        if name and not _ATTRIBUTION.match(clause) and not _EMPTY.match(clause):
             found.append(Mention(name, role, cite, _position(clause)))
     return found
 
@@ -122,6 +128,9 @@ def weak(position: str, name: str, role: str) -> bool:
     # "Government of Finland, Interior Minister Aino Virtanen, Prime Minister ..."
     written = re.findall(r"[^\W_]+", position)[1:]
     if sum(w[:1].isupper() for w in written) / len(written) >= 0.6:
+        return True
+    # Another field's words leaked in: "...; exposed to job losses; likelihood high".
+    if re.search(r"\b(likelihood|impact)\s+(low|medium|high)\b", text):
         return True
     # "Interior minister, Prime minister, Government of Finland, Russian government."
     parts = [p for p in position.split(",") if p.strip()]

@@ -43,6 +43,10 @@ def test_the_seeds_actors_are_found_with_roles_and_positions(
         assert clause[1:] in seeds[source][sentence], mention
 
 
+def test_a_clause_that_tells_nothing_is_no_mention() -> None:
+    assert speakers.find(numbered("Lena Hartmann said in a statement.")) == []
+
+
 def test_the_seeds_author_and_attributions_are_not_positions(
     seeds: dict[int, dict[int, str]],
 ) -> None:
@@ -100,6 +104,7 @@ def test_long_clauses_are_cut_at_a_word_within_the_field() -> None:
         ("NATO leader", True),
         ("Governor, Governor, Governor, Governor, Hugh Pendleton (Chief economist)", True),
         ("Said in a statement.", True),
+        ("Cut interest rates to 3.25%, exposed to job losses; likelihood high, impact high.", True),
         ("Interior minister, Prime minister, Government of Finland, Russian government.", True),
         ("Jens Stoltenberg (politician): opponent.", True),
         (
