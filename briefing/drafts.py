@@ -44,6 +44,7 @@ _MIN_ACTORS = 4  # below this, the most-noted actors the story call left out are
 # description echoes the instructions instead of saying something.
 _ECHO = 0.6
 _WORD = re.compile(r"[^\W_]+")
+_LEAKED = re.compile(r"[;,]\s*(?:exposed|likelihood|impact)\b", re.I)
 _DIVERGENCE_CHARS = 400  # the StoryDraft field's maxLength
 
 
@@ -71,6 +72,8 @@ def complete(
         or not any(speakers.byline(text) for text in (a.name, a.role, a.position))
     ]
     _add_speakers(draft, mentions, sentences)
+    for risk in draft.risks:  # "Escalation; exposed: NATO; likelihood high" -> "Escalation"
+        risk.risk = _LEAKED.split(risk.risk)[0].strip() or risk.risk
     _carry_over(draft, noted)
     # Each distinct character once: a story's sources hold ~10^5 characters, ~10^2 distinct.
     letters = set().union(*(set(t) for numbered in sentences.values() for t in numbered.values()))

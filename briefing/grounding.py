@@ -182,6 +182,8 @@ class Checker:
         reason = self._unsupported(draft.top_line)
         if reason is not None and not self._fail_prose("top line", draft.top_line, reason):
             draft.top_line = kept[0] if kept else draft.top_line
+        elif not draft.summary:  # nothing of the summary held: the supported top line
+            draft.summary = draft.top_line
         strange = self._unknown_names(draft.headline)
         self.report.checked += 1
         self.report.verified += not strange

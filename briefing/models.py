@@ -73,8 +73,14 @@ class Answer(BaseModel):
                 value = value[:items]
                 inner = extra.get("items")
                 limit = inner.get("maxLength") if isinstance(inner, dict) else None
-                if isinstance(limit, int):
+                if isinstance(limit, int) and name == "cites":
                     value = [v[:limit] if isinstance(v, str) else v for v in value]
+                elif isinstance(limit, int):  # texts: no citation marks, no repeats
+                    value = [
+                        shorten(_CITE_MARK.sub("", v).strip(), limit) if isinstance(v, str) else v
+                        for v in value
+                    ]
+                    value = list(dict.fromkeys(v for v in value if v != ""))
                 data[name] = value
             elif isinstance(chars, int) and isinstance(value, str):
                 data[name] = shorten(_CITE_MARK.sub("", value).strip(), chars)

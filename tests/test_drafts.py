@@ -186,3 +186,10 @@ def test_a_position_or_role_naming_what_no_source_names_is_replaced() -> None:
     [lawson] = out.actors
     assert lawson.position == "Declared Stage 3 water restrictions in Port Ellery."
     assert lawson.role == "Mayor" and lawson.cites == ["1.2"]
+
+
+def test_a_risk_text_loses_the_other_fields_the_model_wrote_into_it() -> None:
+    risk = {"risk": "Nuclear war; exposed: Russia; likelihood high, impact high",
+            "exposed": "Russia", "likelihood": "high", "impact": "high", "cites": []}  # fmt: skip
+    out = drafts.complete(draft(risks=[risk]), {1: [notes()]}, {})
+    assert out.risks[0].risk == "Nuclear war"

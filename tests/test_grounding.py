@@ -580,3 +580,13 @@ def test_keep_unverified_keeps_unsupported_prose(sources: dict[int, SourceText])
     assert (out.summary, out.top_line) == (text, text)
     assert check.report.kept_unverified == 2
     assert_balanced(check.report)
+
+
+def test_a_summary_with_nothing_supported_becomes_the_supported_top_line(
+    sources: dict[int, SourceText],
+) -> None:
+    top = "Stoltenberg dismissed Putin's warnings about Western weapons inside Russia."
+    out = checker(sources).check(
+        draft(top_line=top, summary="Both outlets praise the Swiss mediation effort.")
+    )
+    assert (out.top_line, out.summary) == (top, top)

@@ -47,3 +47,20 @@ def test_over_long_lists_are_cut_to_their_bound() -> None:
 def test_shortening_twice_changes_nothing(text: str, limit: int) -> None:
     once = shorten(text, limit)
     assert len(once) <= limit and shorten(once, limit) == once
+
+
+def test_list_items_lose_citation_marks_and_repeats() -> None:
+    draft = StoryDraft.model_validate(
+        {
+            "headline": "h",
+            "top_line": "t",
+            "summary": "s",
+            "divergence": "",
+            "open_questions": ["What next? [1.7, 1.8]", "What next? [2.3]", "Who pays?"],
+        }
+    )
+    assert draft.open_questions == ["What next?", "Who pays?"]
+
+
+def test_bracketed_cites_stay_cites() -> None:
+    assert Point.model_validate({"text": "x", "cites": ["[1.7]", "2.3"]}).cites == ["[1.7]", "2.3"]
