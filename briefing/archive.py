@@ -21,15 +21,10 @@ file names (:data:`STEM` below), never from that text.
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import importlib.resources
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-import jinja2
-import markupsafe
 from pydantic import BaseModel, Field, ValidationError
 
 from briefing import render
@@ -139,7 +134,7 @@ def to_index_html(archive: Archive, *, title: str) -> str:
             label += f" {entry.generated_at:%H:%M}"
         entries.append({**entry.model_dump(), "link": link, "label": label})
     has_latest = any(e.stem and f"{e.stem}.html" in e.files for e in archive.briefings)
-    return _template().render(
+    return render.template("index.html.j2").render(
         title=f"Briefings: {title}" if title else "Briefings", entries=entries, latest=has_latest
     )
 
@@ -153,31 +148,3 @@ def _link(entry: Entry) -> str | None:
         if name in entry.files:
             return name
     return None
-
-
-def _finalize(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, str) and not isinstance(value, markupsafe.Markup):
-        return render.clean(value)
-    return value
-
-
-@functools.cache
-def _template() -> jinja2.Template:
-    env = jinja2.Environment(
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        finalize=_finalize,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    source = importlib.resources.files("briefing").joinpath("templates", "index.html.j2")
-    try:
-        return env.from_string(source.read_text(encoding="utf-8"))
-    except (OSError, jinja2.TemplateError) as e:
-        raise RenderError(
-            f"the template briefing/templates/index.html.j2 could not be loaded ({e}); "
-            "reinstall brief"
-        ) from e

@@ -322,7 +322,8 @@ def _load_template(name: str) -> str:
 
 
 @functools.cache
-def _template() -> jinja2.Template:
+def template(name: str = "page.html.j2") -> jinja2.Template:
+    """A page template of briefing/templates: autoescaped, strict, every value cleaned."""
     env = jinja2.Environment(
         loader=jinja2.FunctionLoader(_load_template),
         autoescape=True,
@@ -333,7 +334,7 @@ def _template() -> jinja2.Template:
         keep_trailing_newline=True,
     )
     try:
-        return env.get_template("page.html.j2")
+        return env.get_template(name)
     except (OSError, jinja2.TemplateError) as e:
         raise RenderError(
             f"the HTML templates in briefing/templates could not be loaded ({e}); reinstall brief"
@@ -372,7 +373,7 @@ def to_html(briefing: Briefing) -> str:
         "outlet": lambda n: _outlet(sources, n),
         "level": lambda v: v if v in _LEVELS else "unknown",
     }
-    return _template().render(
+    return template().render(
         b=briefing,
         lang=lang,
         dir=text_direction(lang),
