@@ -45,6 +45,7 @@ from briefing.models import (
     Risk,
     StoryDraft,
 )
+from briefing.speakers import TITLES
 
 SUPPORT = 0.5
 C = TypeVar("C", bound=Cited)
@@ -59,11 +60,7 @@ _LINE = "\x00"
 # How far back (in sentences) the speaker of a quote is looked for.
 SPEAKER_REACH = 3
 # Words of a name that do not tell people apart.
-_TITLES = frozenset(
-    "the mr mrs ms dr sir president prime minister chancellor secretary general "
-    "secretary-general foreign defence defense spokesman spokeswoman spokesperson "
-    "chief leader king queen prince senator governor mayor".split()
-)
+_TITLES = frozenset(title.lower() for title in TITLES) | {"the"}
 _YEAR = re.compile(r"\b(?:1[89]|2[0-9])\d\d\b")
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _STOP = frozenset(

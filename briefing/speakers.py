@@ -55,7 +55,7 @@ _EMPTY = re.compile(
 # Words before a name that say what someone is, not who.
 TITLES = frozenset(
     "President Prime Minister Secretary-General Secretary General Chancellor Foreign "
-    "Defence Defense Chief Spokesman Spokeswoman Senator Governor Mayor King Queen Prince "
+    "Defence Defense Chief Spokesman Spokeswoman Spokesperson Senator Governor Mayor King Queen Prince "
     "Mr Mrs Ms Dr Sir Lord Pope Leader Commander Ambassador Premier Vice Deputy".split()
 )
 # Capitalised words that start sentences or name days and months, never people.
