@@ -43,7 +43,7 @@ _MIN_ACTORS = 4  # below this, the most-noted actors the story call left out are
 # A divergence sharing this share of its content words with its own field
 # description echoes the instructions instead of saying something.
 _ECHO = 0.6
-_WORD = re.compile(r"[^\W_]+")
+_WORD = speakers.WORD
 _LEAKED = re.compile(r"[;,]\s*(?:exposed|likelihood|impact)\b", re.I)
 _DIVERGENCE_CHARS = 400  # the StoryDraft field's maxLength
 

@@ -45,7 +45,7 @@ from briefing.models import (
     Risk,
     StoryDraft,
 )
-from briefing.speakers import TITLES
+from briefing.speakers import TITLES, WORD
 
 SUPPORT = 0.5
 C = TypeVar("C", bound=Cited)
@@ -62,7 +62,7 @@ SPEAKER_REACH = 3
 # Words of a name that do not tell people apart.
 _TITLES = frozenset(title.lower() for title in TITLES) | {"the"}
 _YEAR = re.compile(r"\b(?:1[89]|2[0-9])\d\d\b")
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_WORD = WORD
 _STOP = frozenset(
     "a an and are as at be been but by for from has have he her his in is it its of on or "
     "our said says she that the their them they this to was we were will with would could "

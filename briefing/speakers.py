@@ -44,6 +44,8 @@ _GOVERNMENT = re.compile(
     rf"\b(?P<name>[A-Z][a-z]+\s+government)(?:\s+spokes(?:man|woman|person))?"
     rf"\s+(?:(?:has|had|also)\s+)*(?P<verb>(?:{_VERB}))\b"
 )
+# A word, as brief counts words everywhere: letters and digits, no underscore.
+WORD = re.compile(r"[^\W_]+")
 _FULL = re.compile(rf"{_NAME}(?:\s+{_NAME}){{1,3}}")
 # "..., Stoltenberg told reporters": who said it, not what they want.
 _ATTRIBUTION = re.compile(r"(?:told|tells)\s+(?:reporters|journalists)\b", re.I)
@@ -55,7 +57,8 @@ _EMPTY = re.compile(
 # Words before a name that say what someone is, not who.
 TITLES = frozenset(
     "President Prime Minister Secretary-General Secretary General Chancellor Foreign "
-    "Defence Defense Chief Spokesman Spokeswoman Spokesperson Senator Governor Mayor King Queen Prince "
+    "Defence Defense Chief Spokesman Spokeswoman Spokesperson Senator Governor Mayor King "
+    "Queen Prince "
     "Mr Mrs Ms Dr Sir Lord Pope Leader Commander Ambassador Premier Vice Deputy".split()
 )
 # Capitalised words that start sentences or name days and months, never people.
@@ -120,13 +123,13 @@ def weak(position: str, name: str, role: str) -> bool:
     """A position that says nothing: a few words, the name or role again, a list of
     names, or a loop."""
     text = position.strip().rstrip(".").lower()
-    words = re.findall(r"[^\W_]+", text)
+    words = WORD.findall(text)
     if len(words) < 5 or text in (name.strip().lower(), role.strip().lower()):
         return True
     if len(words) < 8 and name.strip().lower() in text:  # "Paula Reyes (politician): opponent"
         return True
     # "Government of Finland, Interior Minister Aino Virtanen, Prime Minister ..."
-    written = re.findall(r"[^\W_]+", position)[1:]
+    written = WORD.findall(position)[1:]
     if sum(w[:1].isupper() for w in written) / len(written) >= 0.6:
         return True
     # Another field's words leaked in: "...; exposed to job losses; likelihood high".
@@ -154,7 +157,7 @@ def sentence_about(name: str, sentences: Mapping[int, Mapping[int, str]]) -> Men
         key=lambda item: item[0],
     )  # fmt: skip
     for _, source, number, sentence in ordered:
-        if not _headline(sentence) and wanted in re.findall(r"[^\W_]+", sentence.lower()):
+        if not _headline(sentence) and wanted in WORD.findall(sentence.lower()):
             return Mention(name, "", f"{source}.{number}", _position(sentence.strip()))
     return None
 

@@ -111,23 +111,46 @@ def parts(raw: bytes) -> dict[str, str]:
     return found
 
 
-def test_job_emails_the_briefing_over_starttls(
-    smtp_server: Smtp, fake_server: FakeServer, tmp_path: Path
-) -> None:
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    for name in ("ledger-boe-rates.md", "tribune-boe-rates.txt"):
-        shutil.copy(EXAMPLES / name, inbox / name)
-    config = tmp_path / "config.toml"
-    config.write_text(
+def smtp_config(fake_server: FakeServer, smtp_server: Smtp) -> str:
+    """A config file's text: the fake model server, and the local SMTP server."""
+    return (
         f'base_url = "{fake_server.base_url}"\n\n[smtp]\nhost = "127.0.0.1"\n'
         f'port = {smtp_server.port}\nusername = "{USER}"\n'
     )
-    job = schedule.make_job(
-        "morning", input=inbox, at="07:00", out=tmp_path / "out", email=["me@example.org"]
-    )
+
+
+def add_job(
+    tmp_path: Path,
+    config_text: str,
+    *,
+    name: str = "m",
+    files: tuple[str, ...] = ("ledger-boe-rates.md",),
+    email: str = "a@b.c",
+) -> Path:
+    """Job ``name`` briefing copies of example ``files``, added to a config file with
+    ``config_text`` (and a crontab file); the config file's path."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for file in files:
+        shutil.copy(EXAMPLES / file, inbox / file)
+    config = tmp_path / "config.toml"
+    config.write_text(config_text)
+    job = schedule.make_job(name, input=inbox, at="07:00", out=tmp_path / "out", email=[email])
     schedule.add(
         job, config_path=config, base_command=["brief"], where=schedule.Where(tmp_path / "tab")
+    )
+    return config
+
+
+def test_job_emails_the_briefing_over_starttls(
+    smtp_server: Smtp, fake_server: FakeServer, tmp_path: Path
+) -> None:
+    config = add_job(
+        tmp_path,
+        smtp_config(fake_server, smtp_server),
+        name="morning",
+        files=("ledger-boe-rates.md", "tribune-boe-rates.txt"),
+        email="me@example.org",
     )
     result = jobs.run_job(
         "morning",
@@ -211,16 +234,9 @@ def briefing() -> Any:
 def test_job_with_password_in_config_fails_before_any_model_call(
     fake_server: FakeServer, tmp_path: Path
 ) -> None:
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    shutil.copy(EXAMPLES / "ledger-boe-rates.md", inbox)
-    config = tmp_path / "config.toml"
-    config.write_text(
-        f'base_url = "{fake_server.base_url}"\n\n[smtp]\nhost = "127.0.0.1"\npassword = "x"\n'
-    )
-    job = schedule.make_job("m", input=inbox, at="07:00", out=tmp_path / "out", email=["a@b.c"])
-    schedule.add(
-        job, config_path=config, base_command=["brief"], where=schedule.Where(tmp_path / "tab")
+    config = add_job(
+        tmp_path,
+        f'base_url = "{fake_server.base_url}"\n\n[smtp]\nhost = "127.0.0.1"\npassword = "x"\n',
     )
     with pytest.raises(MailError, match="must not hold the password"):
         jobs.run_job(
@@ -237,18 +253,7 @@ def test_job_with_password_in_config_fails_before_any_model_call(
 def test_a_failed_delivery_is_retried_by_the_next_run(
     smtp_server: Smtp, fake_server: FakeServer, tmp_path: Path
 ) -> None:
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    shutil.copy(EXAMPLES / "ledger-boe-rates.md", inbox)
-    config = tmp_path / "config.toml"
-    config.write_text(
-        f'base_url = "{fake_server.base_url}"\n\n[smtp]\nhost = "127.0.0.1"\n'
-        f'port = {smtp_server.port}\nusername = "{USER}"\n'
-    )
-    job = schedule.make_job("m", input=inbox, at="07:00", out=tmp_path / "out", email=["a@b.c"])
-    schedule.add(
-        job, config_path=config, base_command=["brief"], where=schedule.Where(tmp_path / "tab")
-    )
+    config = add_job(tmp_path, smtp_config(fake_server, smtp_server))
 
     def run(password: str, now: dt.datetime) -> jobs.RunResult:
         return jobs.run_job(
@@ -279,18 +284,7 @@ def test_job_secrets_appear_in_no_file_log_or_error(
     API key nor a password (the wrong one or the right one) is in the error, the
     job's log and state, the cache, the briefing files or the email sent."""
     key, wrong = "sk-brief-SECRET-mail-51c0", "wrong-SECRET-pw-93ab"
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    shutil.copy(EXAMPLES / "ledger-boe-rates.md", inbox)
-    config = tmp_path / "config.toml"
-    config.write_text(
-        f'base_url = "{fake_server.base_url}"\n\n[smtp]\nhost = "127.0.0.1"\n'
-        f'port = {smtp_server.port}\nusername = "{USER}"\n'
-    )
-    job = schedule.make_job("m", input=inbox, at="07:00", out=tmp_path / "out", email=["a@b.c"])
-    schedule.add(
-        job, config_path=config, base_command=["brief"], where=schedule.Where(tmp_path / "tab")
-    )
+    config = add_job(tmp_path, smtp_config(fake_server, smtp_server))
 
     def run(password: str, now: dt.datetime) -> jobs.RunResult:
         return jobs.run_job(
