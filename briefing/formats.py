@@ -46,7 +46,9 @@ class Unusable(Exception):
 
 
 def _first_line_title(text: str) -> str:
-    line = next((line.strip() for line in text.split("\n") if line.strip()), "")
+    # The first line that is not blank (all before it is whitespace), found without
+    # splitting the whole article into lines to keep one.
+    line = text.lstrip().partition("\n")[0].strip()
     if len(line) <= TITLE_MAX:
         return line
     return textwrap.shorten(line, width=120, placeholder="…")
@@ -91,7 +93,7 @@ def from_text(text: str) -> dict[str, Any]:
     ``By NAME | OUTLET | DATE`` among the first lines, as wire copy and the examples
     carry, gives the author, the outlet and the date."""
     fields: dict[str, Any] = {"title": _first_line_title(text), "text": text}
-    for line in text.split("\n")[1:6]:
+    for line in text.split("\n", 6)[1:6]:
         match = _BYLINE.match(line.strip())
         if match:
             fields["author"], fields["source"] = match.group(1), match.group(2)
@@ -103,7 +105,9 @@ def from_text(text: str) -> dict[str, Any]:
 
 def _date(text: str) -> str | None:
     """An ISO date from a written date such as '21 November 2026'."""
-    for pattern in ("%d %B %Y", "%B %d, %Y", "%Y-%m-%d", "%d %b %Y"):
+    # No text fits two of these, so the order only sets the cost: ISO first, as
+    # machine-written bylines give it (a failed strptime raises and catches an error).
+    for pattern in ("%Y-%m-%d", "%d %B %Y", "%B %d, %Y", "%d %b %Y"):
         try:
             return dt.datetime.strptime(text.strip(), pattern).date().isoformat()
         except ValueError:

@@ -313,6 +313,24 @@ def test_line_counts_of_lone_surrogates_and_nothing() -> None:
     assert chunking.line_counts([], ENC) == []
 
 
+def test_line_counts_of_lines_with_newlines_of_their_own() -> None:
+    # More newlines than lines: the counts cannot come from the newline tokens.
+    for lines in (["One.\nTwo.", "Three."], ["word", "", "", "x"], ["a\n\n\nb", " \n"]):
+        assert chunking.line_counts(lines, ENC) == [tokens(line + "\n") for line in lines]
+
+
+# Texts a caller may give: blank, or starting with spaces, beside ordinary sentences.
+ODD_TEXTS = st.sampled_from(["", " ", "   ", "\t", "\n", "\u2028", " x", "\u00a0y.", "  \n z"])
+
+
+@few
+@given(st.lists(sentence_texts() | ODD_TEXTS, min_size=1, max_size=12), st.integers(1, 1200))
+def test_numbered_counts_equal_each_numbered_line_encoded(texts: list[str], first: int) -> None:
+    sentences = [Sentence(number=first + i, text=t, paragraph=0) for i, t in enumerate(texts)]
+    lines = number_lines(sentences).split("\n")
+    assert chunking.numbered_counts(sentences, ENC) == [tokens(line + "\n") for line in lines]
+
+
 @few
 @given(sentence_lists(long=False), st.data())
 def test_overlap_repeats_trailing_sentences_within_its_budget(

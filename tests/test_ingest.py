@@ -223,6 +223,23 @@ def test_file_over_the_limit_is_refused_without_reading_it(tmp_path: Path) -> No
     ]
 
 
+def test_file_that_grew_after_stat_is_read_whole_or_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path / "a.txt", ARTICLE)
+    stat = Path.stat
+
+    def stale(self: Path, *, follow_symlinks: bool = True) -> os.stat_result:
+        """The size a.txt had before a writer added to it: 10 bytes."""
+        info = stat(self, follow_symlinks=follow_symlinks)
+        return os.stat_result((*info[:6], 10, *info[7:10])) if self == path else info
+
+    monkeypatch.setattr(Path, "stat", stale)
+    assert read_article(path, tmp_path).text == ARTICLE.strip()
+    with pytest.raises(InputError, match="over the limit of 100 bytes"):
+        read_article(path, tmp_path, max_bytes=100)
+
+
 def test_limit_is_a_parameter(tmp_path: Path) -> None:
     write(tmp_path / "a.txt", ARTICLE)
     write(tmp_path / "b.txt", "Short\n\nA short one.\n")
