@@ -272,6 +272,7 @@ def run_once(
                 "rss_start": rss_before,
                 "rss_peak": peak,
                 "calls": usage.calls,
+                "steps": {step: part.calls for step, part in usage.by_step.items()},
                 "cached": usage.cached,
                 "stories": len(result.briefing.stories),
                 "sources": len(result.briefing.sources),
@@ -436,8 +437,10 @@ def main() -> None:
             ),
             ("completion tokens per article (N=200)", f"{first['completion'] / 200:.0f}"),
             (
-                "model calls (N=200): map + story",
-                f"{first['calls']} for {first['stories']} stories",
+                "model calls (N=200), by step",
+                f"{first['calls']} for {first['stories']} stories ("
+                + ", ".join(f"{step} {n}" for step, n in sorted(first["steps"].items()))
+                + ")",
             ),
         ]
         again = measure(

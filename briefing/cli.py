@@ -91,10 +91,16 @@ def _flags(**given: Any) -> dict[str, Any]:
 @click.option("--prompts", "prompts_dir", type=click.Path(path_type=Path), help="Own prompts.")
 @click.option("--config", "config_file", type=click.Path(path_type=Path), help="Config file.")
 @click.option("--model-path", type=click.Path(path_type=Path), help="GGUF for the local model.")
-@click.option("--context-window", type=int, help="Model context window in tokens [8192].")
+@click.option("--context-window", type=int, help="Model context window in tokens [16384].")
 @click.option("--chunk-tokens", type=int, help="Tokens per article chunk [1200].")
 @click.option("--chunk-overlap", type=int, help="Tokens of overlap between chunks [60].")
 @click.option("--max-output-tokens", type=int, help="Most tokens per answer [2048].")
+@click.option(
+    "--direct/--notes-first",
+    default=None,
+    help="A story that fits the context window: one call on its articles, or notes on "
+    "each chunk first [direct on a remote server, notes first on the embedded model].",
+)
 @click.option("--concurrency", type=int, help="Parallel model calls [2 local, 8 remote].")
 @click.option("--max-tokens", type=int, help="Token budget of the run; calls past it are not sent.")
 @click.option("--timeout", type=float, help="Seconds to wait for one answer [300].")
@@ -234,7 +240,7 @@ def model_install(cache_dir: str | None, force: bool) -> None:
 @click.option(
     "--ctx",
     type=click.IntRange(min=512),
-    default=8192,
+    default=16384,
     show_default=True,
     help="Context of one request, in tokens.",
 )

@@ -63,11 +63,16 @@ class Config(BaseModel):
     out_dir: Path = Path("briefings")
     formats: tuple[str, ...] = ("md", "html", "json")
     encoding: str = "cl100k_base"
-    context_window: int = Field(default=8192, ge=1024)
+    context_window: int = Field(default=16384, ge=1024)
     chunk_tokens: int = Field(default=1200, ge=64)
     chunk_overlap: int = Field(default=60, ge=0)
     # A story of four outlets needs ~2,000 tokens at the schema's bounds.
     max_output_tokens: int = Field(default=2048, ge=64)
+    # True: a story whose articles fit the context window is written from them in one
+    # call; False: notes on each chunk first (map), then the story from the notes.
+    # None: one call on a remote server; notes first on the embedded 1.5B model, which
+    # writes better stories from notes (docs/PERFORMANCE.md).
+    direct: bool | None = None
     temperature: float = Field(default=0.0, ge=0, le=2)
     timeout: float = Field(default=300.0, gt=0)
     concurrency: int | None = Field(default=None, ge=1)
@@ -91,6 +96,11 @@ class Config(BaseModel):
         if chunk is not None and value >= chunk:
             raise ValueError(f"must be smaller than chunk_tokens ({chunk})")
         return value
+
+    @property
+    def writes_directly(self) -> bool:
+        """Whether a story that fits one call is written from its articles (``direct``)."""
+        return self.direct if self.direct is not None else not self.uses_embedded_model
 
     @property
     def uses_embedded_model(self) -> bool:

@@ -8,9 +8,13 @@ brief completes and settles its draft with what the notes already hold:
   and those that several notes name; a position from the source where the model's
   says nothing; the notes' risks when the draft has none; quotes carried over
   verbatim from the notes; the timeline of the notes' dated events;
-* :func:`settle` (after grounding): the divergence text must name at least two of
-  the story's outlets and say something of its own; otherwise brief writes it from
-  the outlets' grounded framings.
+* :func:`settle` (after grounding): a framing must tell its outlet from the others;
+  the divergence text must name at least two of the story's outlets and say
+  something of its own; otherwise brief writes it from the outlets' framings.
+
+A story written directly from its articles (no map notes) is completed the same
+way, from the sources' sentences; its quotes and dated events are the model's own,
+checked by grounding like any other.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from briefing.models import (
     ActorNote,
     ChunkNotes,
     Event,
+    EventNote,
     Framing,
     Risk,
     RiskNote,
@@ -46,6 +51,9 @@ _ECHO = 0.6
 _WORD = speakers.WORD
 _LEAKED = re.compile(r"[;,]\s*(?:exposed|likelihood|impact)\b", re.I)
 _DIVERGENCE_CHARS = 400  # the StoryDraft field's maxLength
+# Framings of two outlets sharing this share of their words say the same of both.
+_SAME_FRAMING = 0.8
+_OWN_PHRASES = 2  # an outlet's own phrases that stand in for a framing saying nothing of it
 
 
 def severity(risk: Risk | RiskNote) -> int:
@@ -168,18 +176,20 @@ def settle(
 
     ``outlets`` maps the story's source numbers to outlet names, ``texts`` to their
     article texts. A story of one outlet has no divergence. A framing whose wording
-    grounding removed gets the article's own phrase (:mod:`briefing.wording`). A
-    model's divergence that names fewer than two of the outlets (by name or as
+    grounding removed gets the article's own phrase (:mod:`briefing.wording`); framings
+    that say the same of two outlets become each outlet's own phrases. A model's
+    divergence that names fewer than two of the outlets (by name or as
     "source N"), or echoes its instructions, is replaced by one built from the
     framings that survived grounding."""
     draft = draft.model_copy(deep=True)
     if len(set(outlets)) < 2:
         draft.divergence = ""
         return draft
-    own = wording.own_phrases(texts or {})
+    own = wording.own_phrase_lists(texts or {}, count=_OWN_PHRASES + 1)
     for framing in draft.framings:
         if not framing.wording.strip() and framing.source in own:
-            framing.wording, framing.unverified = own[framing.source], None
+            framing.wording, framing.unverified = own[framing.source][0], None
+    _tell_apart(draft.framings, own)
     text = draft.divergence.strip()
     if _names(text, outlets) >= 2 and not _echoes(text, outlets):
         return draft
@@ -189,6 +199,25 @@ def settle(
         return draft
     draft.divergence = _compare(framings, outlets)
     return draft
+
+
+def _tell_apart(framings: list[Framing], own: Mapping[int, list[str]]) -> None:
+    """A framing that says the same of two outlets tells nothing about either (a model
+    writing all outlets in one answer sometimes gives them one line). Such framings
+    become each outlet's own words: phrases no other outlet of the story uses."""
+    words = [{w for w in _WORD.findall(f.framing.lower()) if len(w) > 3} for f in framings]
+    for i, framing in enumerate(framings):
+        same = any(
+            j != i
+            and framings[j].source != framing.source
+            and words[i]
+            and len(words[i] & words[j]) / len(words[i] | words[j]) >= _SAME_FRAMING
+            for j in range(len(framings))
+        )
+        phrases = [p for p in own.get(framing.source, []) if p != framing.wording]
+        if same and phrases:
+            quoted = ", ".join(f"“{p}”" for p in phrases[:_OWN_PHRASES])
+            framing.framing = f"In its own words: {quoted}"
 
 
 def _compare(framings: list[Framing], outlets: dict[int, str]) -> str:
@@ -250,7 +279,8 @@ def _fill_framings(draft: StoryDraft, noted: Noted) -> None:
 
 
 def _carry_over(draft: StoryDraft, noted: Noted) -> None:
-    """Quotes and the timeline come from the map notes, not from the story call.
+    """Quotes and the timeline come from the map notes, not from the story call
+    (a story written directly from its articles brings its own).
 
     An actor of the story gets the first quote the notes give for someone of the
     same surname (grounding then checks it is a real quotation of a source); the
@@ -269,13 +299,13 @@ def _carry_over(draft: StoryDraft, noted: Noted) -> None:
             actor.quote = match.quote
             actor.cites = list(dict.fromkeys([*actor.cites, *match.cites]))
     events: dict[tuple[str, str], Event] = {}
-    for all_notes in noted.values():
-        for notes in all_notes:
-            for event in notes.events:
-                date = event.date.strip()
-                if any(ch.isdigit() for ch in date):
-                    same = (date, event.event.strip().lower())
-                    events.setdefault(same, Event(date=date, event=event.event, cites=event.cites))
+    dated: list[Event | EventNote] = [*draft.timeline]
+    dated += [event for notes in noted.values() for n in notes for event in n.events]
+    for event in dated:
+        date = event.date.strip()
+        if any(ch.isdigit() for ch in date):
+            same = (date, event.event.strip().lower())
+            events.setdefault(same, Event(date=date, event=event.event, cites=event.cites))
     draft.timeline = sorted(events.values(), key=lambda e: e.date)[:_TIMELINE]
 
 

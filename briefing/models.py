@@ -269,6 +269,32 @@ class StoryDraft(Answer):
     )
 
 
+class QuotedActor(Actor):
+    """A key actor of the story."""
+
+    quote: str = text(
+        200,
+        "Their own words that an article puts in quotation marks, copied exactly "
+        "(at most 30 words); empty if no article quotes them.",
+        default="",
+    )
+
+
+class StoryFromSources(StoryDraft):
+    """One story (an event or development) as several outlets report it, written from
+    the numbered sentences of its articles. Use only those sentences; do not add
+    outside knowledge."""
+
+    actors: list[QuotedActor] = most(6, "The key actors and their positions.")  # type: ignore[assignment]
+    risks: list[Risk] = most(4, "Every risk the articles warn of, most severe first.")
+    timeline: list[Event] = most(4, "Events with a date the articles give; else empty.")
+
+    def draft(self) -> StoryDraft:
+        """The story as the notes' story call would have written it, quotes and
+        dated events included (brief checks them against the articles)."""
+        return StoryDraft.model_validate(self.model_dump())
+
+
 # --- The briefing -------------------------------------------------------------------------
 
 

@@ -1,13 +1,19 @@
-"""From articles to a briefing: map, group, reduce, ground.
+"""From articles to a briefing: group, write each story, ground.
 
 1. **Group** the articles into stories and fold near-duplicates
    (:mod:`briefing.clustering`); number the sources in story order.
-2. **Map**: every chunk of every article becomes :class:`ChunkNotes`, citing its
-   sentences; brief turns the model's bare ``"K"`` into ``"N.K"``.
-3. **Reduce**: the notes of a story become a :class:`StoryDraft`. When they do not
-   fit the context window (measured with tiktoken), they are merged in stages:
-   packed into batches that fit, each batch merged into one set of notes, until
-   the story call fits. Nothing is cut.
+2. **Direct**: a story whose articles fit the context window with room for the
+   answer (measured with tiktoken) is written in one call on the articles
+   themselves (:class:`StoryFromSources`): one call instead of a call per chunk
+   plus one, and the model reads the sources, not notes on them. Its sentences are
+   numbered across the story; brief turns the numbers into ``N.K`` ids.
+3. Otherwise, **map**: every chunk of every article becomes :class:`ChunkNotes`,
+   citing its sentences; brief turns the model's bare ``"K"`` into ``"N.K"``.
+   Then **reduce**: the notes of a story become a :class:`StoryDraft`. When they do
+   not fit the context window they are merged in stages: packed into batches that
+   fit, each batch merged into one set of notes, until the story call fits. Nothing
+   is cut. A direct answer that breaks the schema even after its re-ask also takes
+   this way, so one bad article costs only itself.
 4. **Ground**: every item is checked against the sources (:mod:`briefing.grounding`).
 
 Calls run concurrently (``concurrency``) and every call goes through
@@ -27,7 +33,7 @@ import tiktoken
 
 from briefing import chunking, clustering, drafts, workers
 from briefing.config import Config
-from briefing.errors import CallError, ConfigError, LLMError
+from briefing.errors import CallError, ConfigError, LLMError, OutputError
 from briefing.grounding import Checker, SourceText, count_untraced, traceable_facts
 from briefing.llm import LLM
 from briefing.models import (
@@ -40,8 +46,11 @@ from briefing.models import (
     Source,
     Story,
     StoryDraft,
+    StoryFromSources,
     TopLine,
 )
+from briefing.notes import globalise, pack, resolve, story_ids
+from briefing.notes import render as render_notes
 from briefing.prompts import Prompts, field_guide
 
 
@@ -55,6 +64,9 @@ class Progress(Protocol):
 
 # Room left in the context window for the chat template's own tokens.
 _MARGIN = 64
+# Tokens of an article's frame in the direct prompt besides its outlet, title and date
+# ("<article>", "Source 12:", "Title:", "Published:", line breaks).
+_SOURCE_HEAD = 24
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 
@@ -95,14 +107,20 @@ class Pipeline:
         stories = prepare(articles, self.encoding, self.config)
         docs = [doc for story in stories for doc in story]
         problems = list(problems)
+        # A story whose articles fit the window is written from them: no map calls.
+        direct = [fits_one_call(self.prompts, s, self.encoding, self.config) for s in stories]
+        maps = [
+            [] if whole else [(doc, chunk) for doc in story for chunk in doc.chunks]
+            for story, whole in zip(stories, direct, strict=True)
+        ]
         if self.progress is not None:
-            self.progress.grow(sum(len(doc.chunks) for doc in docs) + len(stories))
+            self.progress.grow(sum(len(jobs) for jobs in maps) + len(stories))
         # Map calls, then each story's call as soon as its notes are in (briefing/workers.py).
         written = workers.staged(
             max(1, self.config.concurrency or 1),
-            [[(doc, chunk) for doc in story for chunk in doc.chunks] for story in stories],
+            maps,
             self._map_one,
-            lambda i, notes: self._written(_noted(stories[i], notes)),
+            lambda i, notes: self._written(_noted(stories[i], notes), direct=direct[i]),
         )
         grounding = Grounding()
         # Articles the map step or their story's call could not use, each once.
@@ -155,7 +173,7 @@ class Pipeline:
             return None
         finally:
             self._tick(1)
-        notes = _globalise(notes, doc.number, {s.number for s in chunk.sentences})
+        notes = globalise(notes, doc.number, {s.number for s in chunk.sentences})
         source = SourceText(doc.number, doc.article.text, doc.sentences, doc.article.published)
         kept = traceable_facts(notes.facts, source)
         doc.untraced += [fact.text for fact in notes.facts if fact not in kept]
@@ -165,13 +183,13 @@ class Pipeline:
     # -- reduce -------------------------------------------------------------------------------
 
     def _written(
-        self, docs: list[Doc]
+        self, docs: list[Doc], *, direct: bool = False
     ) -> tuple[list[Doc], StoryDraft, StoryDraft, Grounding] | None:
         """A story's call, then its draft completed and checked against its sources, in
         the worker that made the call (while other calls are in flight). Returns the
         articles still in it, the draft as written and as checked, and what the check
         found (numbered story 0 until the briefing's order is known)."""
-        draft = self._story(docs)
+        draft = self._story(docs, direct=direct)
         live = [d for d in docs if not d.failed]
         if draft is None or not live:
             return None
@@ -190,10 +208,50 @@ class Pipeline:
         count_untraced(checker.report, [fact for d in live for fact in d.untraced])
         return live, draft, checked, checker.report
 
-    def _story(self, docs: list[Doc]) -> StoryDraft | None:
-        if not docs:
+    def _story(self, docs: list[Doc], *, direct: bool) -> StoryDraft | None:
+        """The story call: on the articles themselves when ``direct``, else (or when
+        they do not fit after all, or the model cannot answer) on their notes."""
+        subject = "story of " + ", ".join(d.article.path for d in docs)
+        if direct and docs:
+            messages = direct_messages(self.prompts, docs)
+            if count_messages(self.encoding, messages) > room(self.config):
+                docs = self._notes(docs)  # the estimate was short: notes first after all
+            else:
+                try:
+                    answer = self.llm.ask("direct", messages, StoryFromSources, subject=subject)
+                    ids = [i for i, _ in story_ids((d.number, d.sentences) for d in docs)]
+                    return _one_source(resolve(answer, ids).draft(), docs)
+                except OutputError:
+                    # The model could not write it all at once: notes first, as for a
+                    # story too long for one call, so a bad article costs only itself.
+                    self._grow(1)
+                    docs = self._notes(docs)
+                except CallError as err:
+                    _fail(docs, err)
+                    return None
+                finally:
+                    self._tick(1)
+        if not docs:  # no article left (every one failed at the model)
             self._tick(1)
             return None
+        try:
+            draft = self.llm.ask("story", self._from_notes(docs), StoryDraft, subject=subject)
+        except CallError as err:
+            _fail(docs, err)
+            return None
+        finally:
+            self._tick(1)
+        return _one_source(draft, docs)
+
+    def _notes(self, docs: list[Doc]) -> list[Doc]:
+        """Map calls for the chunks of ``docs`` (a story the direct call failed on);
+        the articles still in the run, with their notes."""
+        jobs = [(doc, chunk) for doc in docs for chunk in doc.chunks]
+        self._grow(len(jobs))
+        return _noted(docs, self._parallel(jobs, self._map_one))
+
+    def _from_notes(self, docs: list[Doc]) -> list[dict[str, str]]:
+        """The story step's messages on the articles' notes, merged until they fit."""
         sources = [
             {
                 "number": d.number,
@@ -214,24 +272,8 @@ class Pipeline:
             self.encoding, self.prompts.render("story", sources=sources, notes="", guide=guide)
         )
         budget = self.config.context_window - self.config.max_output_tokens - _MARGIN - overhead
-        subject = "story of " + ", ".join(d.article.path for d in docs)
-        try:
-            blocks = self._merge_until(blocks, budget, subject=docs[0].article.path)
-            messages = self.prompts.render(
-                "story", sources=sources, notes="\n\n".join(blocks), guide=guide
-            )
-            draft = self.llm.ask("story", messages, StoryDraft, subject=subject)
-        except CallError as err:
-            # One story the model cannot write (or whose notes cannot be merged)
-            # does not cost the others: its articles are reported as left out.
-            for doc in docs:
-                doc.failed = str(err)
-            return None
-        finally:
-            self._tick(1)
-        if len(docs) == 1:
-            draft.divergence = ""
-        return draft
+        blocks = self._merge_until(blocks, budget, subject=docs[0].article.path)
+        return self.prompts.render("story", sources=sources, notes="\n\n".join(blocks), guide=guide)
 
     def _merge_until(self, blocks: list[str], budget: int, *, subject: str) -> list[str]:
         """Merge note blocks in stages until they fit ``budget`` tokens together."""
@@ -251,7 +293,7 @@ class Pipeline:
             sum(chunking.count_tokens(b, self.encoding) for b in blocks) + 2 * len(blocks) > budget
         ):
             rounds += 1
-            batches = _pack(
+            batches = pack(
                 blocks, [chunking.count_tokens(b, self.encoding) for b in blocks], merge_budget
             )
             if self.progress is not None:
@@ -285,6 +327,10 @@ class Pipeline:
             return [fn(item) for item in items]
         with ThreadPoolExecutor(max_workers=workers) as pool:
             return list(pool.map(fn, items))
+
+    def _grow(self, n: int) -> None:
+        if self.progress is not None:
+            self.progress.grow(n)
 
     def _tick(self, n: int) -> None:
         if self.progress is not None:
@@ -336,74 +382,76 @@ def map_messages(prompts: Prompts, doc: Doc, chunk: Chunk, guide: str) -> list[d
     )
 
 
+def room(config: Config) -> int:
+    """Prompt tokens a call may take: the context window less the answer's room."""
+    return config.context_window - config.max_output_tokens - _MARGIN
+
+
+def fits_one_call(
+    prompts: Prompts, docs: Sequence[Doc], encoding: tiktoken.Encoding, config: Config
+) -> bool:
+    """Whether a story's articles fit one direct call, estimated from the tokens of
+    their chunks (counted already) without rendering them; the call itself counts
+    its messages exactly. Sentences in two chunks (the overlap) count twice, so the
+    estimate errs on the side of taking notes."""
+    if not config.writes_directly:
+        return False
+    overhead = count_messages(encoding, direct_messages(prompts, []))
+    heads = sum(
+        chunking.count_tokens(f"{a.source} {a.title} {a.published}", encoding)
+        for a in (d.article for d in docs)
+    )
+    heads += _SOURCE_HEAD * len(docs)
+    return overhead + heads + sum(c.tokens for d in docs for c in d.chunks) <= room(config)
+
+
+def direct_messages(prompts: Prompts, docs: Sequence[Doc]) -> list[dict[str, str]]:
+    """The direct story step's messages: every article of the story, its sentences
+    numbered on from the article before (:func:`briefing.notes.story_ids`)."""
+    numbered = story_ids((d.number, d.sentences) for d in docs)
+    sources, at = [], 0
+    for d in docs:
+        part = numbered[at : at + len(d.sentences)]
+        lines = [f"[{at + i + 1}] {' '.join(text.split())}" for i, (_, text) in enumerate(part)]
+        at += len(part)
+        sources.append(
+            {
+                "number": d.number,
+                "outlet": d.article.source,
+                "title": d.article.title,
+                "published": d.article.published,
+                "text": "\n".join(lines),
+            }
+        )
+    return prompts.render("direct", sources=sources, guide=field_guide(StoryFromSources))
+
+
 def count_messages(encoding: tiktoken.Encoding, messages: list[dict[str, str]]) -> int:
     """Tokens of chat messages, with ~4 tokens of chat framing each."""
     return sum(chunking.count_tokens(m["content"], encoding) + 4 for m in messages)
 
 
-def render_notes(notes: ChunkNotes, header: str) -> str:
-    """Notes as compact text for the reduce prompts. Quotes and dated events are left
-    out: brief carries them over from the map notes itself (:func:`drafts.complete`), so
-    the model neither pays for copying them nor gets a chance to alter them."""
+def _fail(docs: list[Doc], err: CallError) -> None:
+    """One story the model cannot write (or whose notes cannot be merged) does not
+    cost the others: its articles are reported as left out."""
+    for doc in docs:
+        doc.failed = str(err)
 
-    def cites(ids: list[str]) -> str:
-        return f" [{', '.join(ids)}]" if ids else ""
 
-    lines = [f"## {header}"]
-    if notes.facts:
-        lines.append("facts:")
-        lines += [f"- {f.text}{cites(f.cites)}" for f in notes.facts]
-    if notes.actors:
-        lines.append("actors:")
-        lines += [f"- {a.name} ({a.role}): {a.position}{cites(a.cites)}" for a in notes.actors]
-    if notes.risks:
-        lines.append("risks:")
-        lines += [
-            f"- {r.risk}; exposed: {r.exposed}; likelihood {r.likelihood}, impact {r.impact}"
-            f"{cites(r.cites)}"
-            for r in notes.risks
-        ]
-    return "\n".join(lines)
+def _one_source(draft: StoryDraft, docs: list[Doc]) -> StoryDraft:
+    """A story of one article compares no outlets."""
+    if len(docs) == 1:
+        draft.divergence = ""
+    return draft
 
 
 def _noted(docs: list[Doc], notes: list[ChunkNotes | None]) -> list[Doc]:
-    """Give each article its map notes (in chunk order); the articles still in the run."""
+    """Give each article its map notes (in chunk order); the articles still in the run.
+    A story written directly from its articles has no notes."""
     answers = iter(notes)
-    for doc in docs:
+    for doc in docs if notes else ():
         doc.notes += [n for n in (next(answers) for _ in doc.chunks) if n is not None]
     return [doc for doc in docs if not doc.failed]
-
-
-def _globalise(notes: ChunkNotes, number: int, valid: set[int]) -> ChunkNotes:
-    """Turn the map step's bare sentence numbers into ``N.K`` ids; drop unknown ones."""
-
-    def fix(ids: list[str]) -> list[str]:
-        out = []
-        for cite in ids:
-            tail = cite.strip().strip("[]").rsplit(".", 1)[-1]
-            if tail.isdigit() and int(tail) in valid:
-                out.append(f"{number}.{int(tail)}")
-        return list(dict.fromkeys(out))
-
-    for item in [*notes.facts, *notes.actors, *notes.risks, *notes.events]:
-        item.cites = fix(item.cites)
-    return notes
-
-
-def _pack(blocks: list[str], sizes: list[int], budget: int) -> list[list[str]]:
-    """Consecutive blocks packed greedily into batches of at most ``budget`` tokens."""
-    batches: list[list[str]] = []
-    current: list[str] = []
-    used = 0
-    for block, size in zip(blocks, sizes, strict=True):
-        if current and used + size > budget:
-            batches.append(current)
-            current, used = [], 0
-        current.append(block)
-        used += size + 2
-    if current:
-        batches.append(current)
-    return batches
 
 
 def _importance(docs: list[Doc], draft: StoryDraft) -> tuple[int, int]:

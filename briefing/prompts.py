@@ -26,7 +26,7 @@ from pydantic import BaseModel
 
 from briefing.errors import PromptError
 
-STEPS = ("map", "merge", "story")
+STEPS = ("direct", "map", "merge", "story")
 SUFFIX = ".j2"
 
 

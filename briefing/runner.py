@@ -23,7 +23,16 @@ from briefing.config import Config, Price
 from briefing.errors import EXIT_OK, EXIT_PARTIAL, ConfigError
 from briefing.llm import LLM, make_client
 from briefing.models import Article, Briefing, ChunkNotes, Problem, StoryDraft
-from briefing.pipeline import Pipeline, Progress, count_messages, map_messages, prepare
+from briefing.pipeline import (
+    Pipeline,
+    Progress,
+    count_messages,
+    direct_messages,
+    fits_one_call,
+    map_messages,
+    prepare,
+    room,
+)
 from briefing.prompts import Prompts, field_guide
 
 LOCAL_SLOTS = 2
@@ -196,23 +205,28 @@ def plan(folder: Path, config: Config) -> Plan:
     story_guide = field_guide(StoryDraft)
     rows: list[ArticlePlan] = []
     prompt_tokens = 0
+    map_calls = 0
     for docs in stories:
-        for doc in docs:
-            rows.append(
-                ArticlePlan(
-                    doc.article.path,
-                    chunking.count_tokens(doc.article.text, encoding),
-                    len(doc.chunks),
-                )
+        rows += [
+            ArticlePlan(
+                d.article.path, chunking.count_tokens(d.article.text, encoding), len(d.chunks)
             )
+            for d in docs
+        ]
+        if fits_one_call(prompts, docs, encoding, config):
+            direct = count_messages(encoding, direct_messages(prompts, docs))
+            if direct <= room(config):  # one call on the articles themselves
+                prompt_tokens += direct
+                continue
+        for doc in docs:
             for chunk in doc.chunks:
                 messages = map_messages(prompts, doc, chunk, map_guide)
                 prompt_tokens += count_messages(encoding, messages)
+                map_calls += 1
         notes = sum(len(doc.chunks) for doc in docs) * MAP_ANSWER_TOKENS
         prompt_tokens += notes + count_messages(
             encoding, prompts.render("story", sources=[], notes="", guide=story_guide)
         )
-    map_calls = sum(len(doc.chunks) for docs in stories for doc in docs)
     completion = map_calls * MAP_ANSWER_TOKENS + len(stories) * STORY_ANSWER_TOKENS
     model = config.model or ("embedded" if config.uses_embedded_model else "gpt-4o-mini")
     price = config.prices.get(model, PRICES.get(model))

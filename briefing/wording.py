@@ -29,21 +29,37 @@ _STOP = frozenset(
 
 def own_phrases(texts: Mapping[int, str], *, sizes: tuple[int, ...] = (3, 2)) -> dict[int, str]:
     """Source number -> its first phrase (of ``sizes`` words) that no other text uses,
-    for texts that have one: phrases without names first, longer first, then in
-    reading order. Phrases start and end on a content word and hold at least one
-    word in lower case (not a name alone)."""
+    for texts that have one (see :func:`own_phrase_lists`)."""
+    return {n: found[0] for n, found in own_phrase_lists(texts, sizes=sizes).items()}
+
+
+def own_phrase_lists(
+    texts: Mapping[int, str], *, sizes: tuple[int, ...] = (3, 2), count: int = 1
+) -> dict[int, list[str]]:
+    """Source number -> up to ``count`` phrases (of ``sizes`` words) that no other text
+    uses and that share no word, for texts that have one: phrases without names
+    first, longer first, then in reading order. Phrases start and end on a content
+    word and hold at least one word in lower case (not a name alone)."""
     grams = {number: _phrases(text, sizes) for number, text in texts.items()}
     seen: dict[str, int] = {}
     for phrases in grams.values():
         for key in {key for key, _ in phrases}:
             seen[key] = seen.get(key, 0) + 1
-    found: dict[int, str] = {}
+    found: dict[int, list[str]] = {}
     for number, phrases in grams.items():
         mine = [p for key, p in phrases if seen[key] == 1]
         # Plain words (no names) say most about the outlet's own view; then longer.
-        ranked = sorted(mine, key=lambda p: (_named(p), -len(p.split())))
-        if ranked:
-            found[number] = ranked[0]
+        picked: list[str] = []
+        used: set[str] = set()
+        for phrase in sorted(mine, key=lambda p: (_named(p), -len(p.split()))):
+            words = {w.lower() for w in phrase.split()}
+            if not words & used:
+                picked.append(phrase)
+                used |= words
+            if len(picked) == count:
+                break
+        if picked:
+            found[number] = picked
     return found
 
 

@@ -9,6 +9,8 @@ model would, with plain rules, so its answers are grounded in the articles:
   capitalised names that appear with a quotation; risks are sentences with risk
   words; the framing quotes the passage's first words.
 * ``StoryDraft`` (story): built from the notes in the prompt.
+* ``StoryFromSources`` (direct story): the map rules on each article of the
+  prompt, then a story built from those notes the way ``StoryDraft``'s is.
 
 Tests steer it: ``script`` is a list of replies used before the rules (a dict is
 sent as the JSON answer, a ``Reply`` gives full control: status, headers, raw
@@ -113,6 +115,8 @@ class FakeServer:
             content = map_notes(user)
         elif name == "StoryDraft":
             content = story(user)
+        elif name == "StoryFromSources":
+            content = direct_story(user)
         else:
             return Reply(400, {"error": {"message": f"fake server: unknown schema {name}"}})
         return Reply(body=completion(request, json.dumps(content)))
@@ -313,6 +317,30 @@ def story(user: str) -> dict[str, Any]:
             for n, outlet, framing in sources
         ],
         "divergence": "; ".join(f"{outlet} {framing}" for _, outlet, framing in sources),
+        "timeline": [],
+        "open_questions": ["What happens next?"],
+    }
+
+
+def direct_story(user: str) -> dict[str, Any]:
+    notes = []
+    for block in re.findall(r"<article>\n(.*?)\n</article>", user, re.DOTALL):
+        head = re.match(r"Source (\d+): (.*)", block)
+        number, outlet = (int(head.group(1)), head.group(2)) if head else (0, "?")
+        notes.append((number, outlet, map_notes(f"<article>\n{block}\n</article>")))
+    facts = [fact for _, _, n in notes for fact in n["facts"]]
+    return {
+        "headline": (facts[0]["text"] if facts else "Untitled")[:80],
+        "top_line": facts[0]["text"] if facts else "",
+        "summary": " ".join(f["text"] for f in facts[:4]),
+        "actors": [a for _, _, n in notes for a in n["actors"]][:6],
+        "risks": [r for _, _, n in notes for r in n["risks"]][:4],
+        "agreement": facts[:2],
+        "framings": [
+            {"source": number, "framing": f"{outlet} {n['framing']}", "wording": "", "cites": []}
+            for number, outlet, n in notes
+        ],
+        "divergence": "; ".join(f"{outlet} {n['framing']}" for _, outlet, n in notes),
         "timeline": [],
         "open_questions": ["What happens next?"],
     }

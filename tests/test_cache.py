@@ -65,8 +65,8 @@ def test_a_killed_run_redoes_only_the_calls_that_had_not_finished(
     folder.mkdir()
     for name, text in ARTICLES.items():
         (folder / name).write_text(text)
-    finished = 3
-    fake_server.hold_after = finished  # the 4th call gets no answer: the run hangs there
+    finished = 2  # three one-article stories, a call each
+    fake_server.hold_after = finished  # the 3rd call gets no answer: the run hangs there
 
     first = brief_make(folder, fake_server, tmp_path)
     wait_for(lambda: len(fake_server.requests) == finished + 1)

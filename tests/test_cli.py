@@ -62,7 +62,7 @@ def test_second_run_is_served_from_the_cache(fake_server: FakeServer, tmp_path: 
     second = run(tmp_path, *args)
     assert second.exit_code == 0
     assert len(fake_server.requests) == sent
-    assert "0 model calls (3 cached)" in second.output
+    assert "0 model calls (1 cached)" in second.output
     third = run(tmp_path, *args, "--no-cache")
     assert third.exit_code == 0 and len(fake_server.requests) == 2 * sent
 
@@ -106,7 +106,9 @@ def test_folder_without_articles_is_usage_error(tmp_path: Path) -> None:
 
 def test_partial_run_exits_3_and_names_the_file(fake_server: FakeServer, tmp_path: Path) -> None:
     bad = Reply(body=completion({"messages": []}, "no"))
-    fake_server.script += [bad, bad]
+    # The story call and its re-ask, then (notes first) the first article's map call
+    # and its re-ask.
+    fake_server.script += [bad] * 4
     result = run(
         tmp_path, "make", str(SEEDS), "--base-url", fake_server.base_url,
         "--out", str(tmp_path / "o"), "--no-cache", "--concurrency", "1",
@@ -195,11 +197,12 @@ def test_prompts_copy_then_use_own_prompts(fake_server: FakeServer, tmp_path: Pa
     assert copied.exit_code == 0, copied.output
     assert sorted(p.name for p in mine.iterdir()) == [
         "_system.j2",
+        "direct.j2",
         "map.j2",
         "merge.j2",
         "story.j2",
     ]
-    story = mine / "story.j2"
+    story = mine / "direct.j2"
     story.write_text(story.read_text().replace("Write the story.", "Write the story. MY-OWN-RULE."))
     # A second copy keeps the user's edits.
     assert CliRunner().invoke(cli, ["prompts", "copy", str(mine)]).exit_code == 0
@@ -207,7 +210,7 @@ def test_prompts_copy_then_use_own_prompts(fake_server: FakeServer, tmp_path: Pa
     args = ("make", str(SEEDS), "--base-url", fake_server.base_url, "--prompts", str(mine))
     result = run(tmp_path, *args, "--out", str(tmp_path / "o"))
     assert result.exit_code == 0, result.output
-    assert "MY-OWN-RULE" in fake_server.calls("StoryDraft")[0]["messages"][1]["content"]
+    assert "MY-OWN-RULE" in fake_server.calls("StoryFromSources")[0]["messages"][1]["content"]
 
 
 # --- Bad input: one line per file, the briefing from the rest ------------------------------

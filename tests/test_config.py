@@ -228,3 +228,13 @@ def test_uses_embedded_model(flags: dict[str, str], env: dict[str, str], embedde
 def test_config_rejects_unknown_fields_directly() -> None:
     with pytest.raises(ValueError, match="extra"):
         Config.model_validate({"jobs": {}})
+
+
+def test_one_call_stories_by_default_on_remote_servers_only() -> None:
+    assert Config(base_url="http://127.0.0.1:9/v1").writes_directly
+    assert Config(api_key="sk-x").writes_directly
+    assert not Config().writes_directly  # the embedded model takes notes first
+    assert Config(direct=True).writes_directly
+    assert not Config(base_url="http://127.0.0.1:9/v1", direct=False).writes_directly
+    flags = load_config({"direct": False}, {"OPENAI_API_KEY": "sk-x"})
+    assert not flags.writes_directly

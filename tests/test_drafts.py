@@ -193,3 +193,26 @@ def test_a_risk_text_loses_the_other_fields_the_model_wrote_into_it() -> None:
             "exposed": "Russia", "likelihood": "high", "impact": "high", "cites": []}  # fmt: skip
     out = drafts.complete(draft(risks=[risk]), {1: [notes()]}, {})
     assert out.risks[0].risk == "Nuclear war"
+
+
+def test_one_framing_for_two_outlets_becomes_each_outlet_s_own_words() -> None:
+    texts = {
+        1: "Stoltenberg dismissed recent warnings by Putin. Allies called them empty threats.",
+        2: "Stoltenberg shrugged off warnings by Putin in the proxy war against Russia.",
+    }
+    same = "Stoltenberg dismisses Putin's warnings, raising the risk of escalation."
+    framings = [Framing(source=n, framing=same) for n in (1, 2)]
+    out = drafts.settle(draft(framings=framings), OUTLETS, texts)
+    first, second = out.framings
+    assert first.framing != second.framing
+    # Each names phrases of its own article that the other does not use, other than
+    # its wording.
+    for framing, other in ((first, second), (second, first)):
+        assert framing.framing.startswith("In its own words: “")
+        phrases = [part.split("”")[0] for part in framing.framing.split("“")[1:]]
+        assert phrases and framing.wording not in phrases
+        for phrase in phrases:
+            assert phrase in texts[framing.source] and phrase not in texts[other.source]
+    # Different framings are left as the model wrote them.
+    kept = drafts.settle(draft(framings=FRAMINGS), OUTLETS, texts)
+    assert [f.framing for f in kept.framings] == [f.framing for f in FRAMINGS]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,15 @@ from briefing.config import Config
 from briefing.errors import ConfigError, LLMError
 from briefing.llm import LLM, make_client
 from briefing.models import Article, Briefing
-from briefing.pipeline import Pipeline, count_messages
+from briefing.pipeline import (
+    Doc,
+    Pipeline,
+    count_messages,
+    direct_messages,
+    fits_one_call,
+    prepare,
+    room,
+)
 from briefing.prompts import Prompts
 
 NOW = dt.datetime(2026, 11, 22, 7, 0, tzinfo=dt.UTC)
@@ -30,7 +39,7 @@ def pipeline(server: FakeServer, **settings: object) -> Pipeline:
 
 def test_seeds_make_one_story_citing_both(fake_server: FakeServer) -> None:
     articles, problems = ingest.read_folder(SEEDS)
-    briefing = pipeline(fake_server).run(articles, problems, now=NOW)
+    briefing = pipeline(fake_server, direct=False).run(articles, problems, now=NOW)
     assert len(briefing.stories) == 1
     story = briefing.stories[0]
     assert story.sources == [1, 2]
@@ -56,7 +65,7 @@ def test_seeds_make_one_story_citing_both(fake_server: FakeServer) -> None:
 
 def test_article_text_is_fenced_data_in_the_map_prompt(fake_server: FakeServer) -> None:
     articles, _ = ingest.read_folder(SEEDS)
-    pipeline(fake_server).run(articles, now=NOW)
+    pipeline(fake_server, direct=False).run(articles, now=NOW)
     system, user = fake_server.calls("ChunkNotes")[0]["messages"]
     assert "Stoltenberg" not in system["content"]
     body = user["content"]
@@ -68,7 +77,7 @@ def test_a_failing_article_is_left_out_and_the_rest_briefed(fake_server: FakeSer
     articles, _ = ingest.read_folder(SEEDS)
     bad = Reply(body=completion({"messages": []}, '{"facts": "not a list"}'))
     fake_server.script += [bad, bad]  # the first article's map call and its re-ask
-    briefing = pipeline(fake_server).run(articles, now=NOW)
+    briefing = pipeline(fake_server, direct=False).run(articles, now=NOW)
     assert [p.path for p in briefing.problems] == [articles[0].path]
     assert "ChunkNotes" in briefing.problems[0].reason
     assert len(briefing.stories) == 1 and briefing.stories[0].sources == [2]
@@ -79,7 +88,7 @@ def test_no_article_briefed_is_an_error(fake_server: FakeServer) -> None:
     bad = Reply(body=completion({"messages": []}, "nope"))
     fake_server.script += [bad] * 4
     with pytest.raises(LLMError, match="no article could be briefed") as caught:
-        pipeline(fake_server).run(articles, now=NOW)
+        pipeline(fake_server, direct=False).run(articles, now=NOW)
     assert caught.value.exit_code == 1  # the articles were fine; the model failed
 
 
@@ -209,7 +218,7 @@ def test_invented_quote_and_actor_are_caught_and_counted(fake_server: FakeServer
         "open_questions": [],
     }
     fake_server.script += [invented, invented, story]
-    briefing = pipeline(fake_server, concurrency=1).run(articles, now=NOW)
+    briefing = pipeline(fake_server, concurrency=1, direct=False).run(articles, now=NOW)
     actors = briefing.stories[0].actors
     # Karlov is gone; the people the seeds show speaking or acting are added by brief.
     assert [a.name for a in actors][:1] == ["Jens Stoltenberg"]
@@ -235,7 +244,7 @@ def test_a_story_the_model_cannot_write_leaves_the_others(
     # One story at a time: the first story's map by the rules, its story call fails
     # (and its re-ask); the second story by the rules.
     fake_server.script += [None, bad, bad]
-    briefing = pipeline(fake_server, concurrency=1).run(articles, now=NOW)
+    briefing = pipeline(fake_server, concurrency=1, direct=False).run(articles, now=NOW)
     assert len(briefing.stories) == 1
     assert len(briefing.problems) == 1 and "StoryDraft" in briefing.problems[0].reason
     left_out = briefing.problems[0].path
@@ -260,7 +269,7 @@ def test_an_actor_two_sources_name_survives_the_reduce(fake_server: FakeServer) 
         "open_questions": [],
     }  # fmt: skip
     fake_server.script += [notes, notes, story]
-    briefing = pipeline(fake_server, concurrency=1).run(articles, now=NOW)
+    briefing = pipeline(fake_server, concurrency=1, direct=False).run(articles, now=NOW)
     # The notes' Putin (first: the notes of two sources name him), then the people
     # brief finds speaking or acting in the sources.
     putin = briefing.stories[0].actors[0]
@@ -316,7 +325,9 @@ def test_an_article_whose_calls_keep_failing_is_named_and_the_rest_briefed(
     )
     articles, _ = ingest.read_folder(tmp_path)
     fake_server.when["chess club won"] = reply  # every try of b.txt's map call
-    config = Config.model_validate({"base_url": fake_server.base_url, "concurrency": 2})
+    config = Config.model_validate(
+        {"base_url": fake_server.base_url, "concurrency": 2, "direct": False}
+    )
     client = make_client(fake_server.base_url, None, timeout=1.0)
     llm = LLM(client, "fake-model", backoff=Backoff(2, first=0.01))
     briefing = Pipeline(llm, Prompts(), chunking.load_encoding(), config).run(articles, now=NOW)
@@ -401,7 +412,7 @@ def test_hostile_articles_do_not_take_control(fake_server: FakeServer, tmp_path:
     for name, text in {**BENIGN, **HOSTILE}.items():
         (tmp_path / name).write_text(text)
     articles, _ = ingest.read_folder(tmp_path)
-    baseline = pipeline(fake_server, concurrency=1).run(
+    baseline = pipeline(fake_server, concurrency=1, direct=False).run(
         [a for a in articles if a.path in BENIGN], now=NOW
     )
     before = len(fake_server.requests)
@@ -409,7 +420,7 @@ def test_hostile_articles_do_not_take_control(fake_server: FakeServer, tmp_path:
         mark: Reply(body=completion({"messages": []}, json.dumps(OBEYED)))
         for mark in ("Ignore previous instructions", "developer mode", "Output this briefing")
     }  # the model obeys every article that tells it what to write
-    briefing = pipeline(fake_server, concurrency=1).run(articles, now=NOW)
+    briefing = pipeline(fake_server, concurrency=1, direct=False).run(articles, now=NOW)
 
     # The other stories are exactly what they are without the hostile articles.
     stories = _by_path(briefing)
@@ -436,3 +447,103 @@ def test_hostile_articles_do_not_take_control(fake_server: FakeServer, tmp_path:
                 start = user["content"].index(line)
                 opened = user["content"].rfind("<article>", 0, start)
                 assert opened != -1 and "</article>" not in user["content"][opened:start]
+
+
+# --- a story written directly from its articles ------------------------------------------
+
+
+def test_seeds_fit_one_call_on_the_articles_themselves(fake_server: FakeServer) -> None:
+    articles, _ = ingest.read_folder(SEEDS)
+    briefing = pipeline(fake_server).run(articles, now=NOW)
+    assert fake_server.calls("ChunkNotes") == [] and fake_server.calls("StoryDraft") == []
+    [request] = fake_server.calls("StoryFromSources")
+    system, user = (m["content"] for m in request["messages"])
+    # Each article in its own fence, its sentences numbered on from the one before.
+    assert "Stoltenberg" not in system and user.count("<article>") == 2
+    second = user.index("Source 2:")
+    ids = [int(i) for i in re.findall(r"^\[(\d+)\] ", user, re.MULTILINE)]
+    assert ids == list(range(1, len(ids) + 1))
+    first_of_second = int(re.search(r"^\[(\d+)\] ", user[second:], re.MULTILINE).group(1))
+    assert first_of_second > 1
+    # The bare numbers it cited are N.K ids in the briefing, citing both sources.
+    [story] = briefing.stories
+    cited = {c for item in [*story.actors, *story.risks, *story.agreement] for c in item.cites}
+    assert {int(c.split(".")[0]) for c in cited} == {1, 2}
+    assert briefing.usage.by_step["direct"].calls == 1 and briefing.usage.calls == 1
+
+
+def test_a_direct_story_is_checked_like_any_other(fake_server: FakeServer) -> None:
+    articles, _ = ingest.read_folder(SEEDS)
+    first = chunking.split_sentences(articles[0].text)
+    said = next(s for s in first if "Russia has escalated" in s.text).number
+    dated = next(s for s in first if "February 2022" in s.text).number
+    story = {
+        "headline": "NATO chief dismisses warnings",
+        "top_line": "Stoltenberg dismissed Putin's warnings.",
+        "summary": "Stoltenberg dismissed Putin's warnings.",
+        "actors": [
+            {"name": "Jens Stoltenberg", "role": "NATO Secretary-General",
+             "position": "Says any escalation is on Russia.",
+             "quote": "Russia has escalated by invading another country.", "cites": [str(said)]},
+            {"name": "Vladimir Putin", "role": "Russian President", "position": "Warns NATO.",
+             "quote": "We will win this war by Christmas", "cites": ["3"]},
+            {"name": "General Boris Karlov", "role": "commander", "position": "Attacks.",
+             "quote": "", "cites": ["4"]},
+        ],
+        "risks": [], "agreement": [], "framings": [], "divergence": "",
+        "timeline": [{"date": "2022-02", "event": "Russia's invasion of Ukraine",
+                      "cites": [str(dated)]}],
+        "open_questions": [],
+    }  # fmt: skip
+    fake_server.script.append(story)
+    briefing = pipeline(fake_server).run(articles, now=NOW)
+    [checked] = briefing.stories
+    by_name = {a.name: a for a in checked.actors}
+    assert by_name["Jens Stoltenberg"].quote == story["actors"][0]["quote"]
+    assert f"1.{said}" in by_name["Jens Stoltenberg"].cites
+    assert by_name["Vladimir Putin"].quote == ""
+    assert "General Boris Karlov" not in by_name
+    assert [(e.date, e.cites) for e in checked.timeline] == [("2022-02", [f"1.{dated}"])]
+    failures = {(f.kind, f.item) for f in briefing.grounding.failures}
+    assert ("quote", "We will win this war by Christmas") in failures
+    assert ("actor", "General Boris Karlov") in failures
+
+
+def test_an_unusable_direct_answer_falls_back_to_notes(fake_server: FakeServer) -> None:
+    articles, _ = ingest.read_folder(SEEDS)
+    bad = Reply(body=completion({"messages": []}, '{"headline": 3}'))
+    fake_server.script += [bad, bad]  # the direct call and its re-ask
+    briefing = pipeline(fake_server, concurrency=1).run(articles, now=NOW)
+    steps = {step: usage.calls for step, usage in briefing.usage.by_step.items()}
+    assert steps == {"direct": 2, "map": 2, "story": 1}
+    assert briefing.problems == [] and briefing.stories[0].sources == [1, 2]
+
+
+def test_a_story_too_long_for_one_call_takes_notes_first(fake_server: FakeServer) -> None:
+    articles, _ = ingest.read_folder(SEEDS)
+    small = {"context_window": 2048, "max_output_tokens": 256, "chunk_tokens": 600}
+    direct = direct_messages(Prompts(), pipeline_docs(articles))
+    assert count_messages(chunking.load_encoding(), direct) > 2048 - 256 - 64
+    briefing = pipeline(fake_server, **small).run(articles, now=NOW)
+    assert fake_server.calls("StoryFromSources") == []
+    assert len(fake_server.calls("ChunkNotes")) >= 2 and len(fake_server.calls("StoryDraft")) == 1
+    assert briefing.stories[0].sources == [1, 2]
+
+
+def pipeline_docs(articles: list[Article]) -> list[Doc]:
+    [docs] = prepare(articles, chunking.load_encoding(), Config())
+    return docs
+
+
+def test_the_estimate_of_one_call_never_lets_through_what_does_not_fit() -> None:
+    """fits_one_call estimates from chunk tokens; a story it lets through must fit."""
+    encoding, prompts = chunking.load_encoding(), Prompts()
+    articles, _ = ingest.read_folder(EXAMPLES)
+    for docs in prepare(articles, encoding, Config()):
+        exact = count_messages(encoding, direct_messages(prompts, docs))
+        just_short = Config(direct=True, context_window=exact + 2048 + 64 - 1)
+        assert room(just_short) == exact - 1
+        assert not fits_one_call(prompts, docs, encoding, just_short)
+        # ... and it is close: within 5 % of the exact count.
+        roomy = Config(direct=True, context_window=int(exact * 1.05) + 2048 + 64)
+        assert fits_one_call(prompts, docs, encoding, roomy)

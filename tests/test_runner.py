@@ -75,7 +75,37 @@ def test_seeds_briefing_has_no_invented_quote(seeds_run: runner.Result) -> None:
                 if part:
                     assert any(part in text for text in texts), actor["quote"]
     usage = data["usage"]
-    assert usage["calls"] >= 3 and usage["prompt_tokens"] > 0 and usage["completion_tokens"] > 0
+    # The embedded model takes notes first: a map call per article, then the story.
+    assert usage["by_step"]["map"]["calls"] == 2 and usage["by_step"]["story"]["calls"] == 1
+    assert usage["prompt_tokens"] > 0 and usage["completion_tokens"] > 0
+
+
+@pytest.fixture(scope="module")
+def seeds_direct_run(tmp_path_factory: pytest.TempPathFactory) -> runner.Result:
+    """The seeds in one call on the two articles (``--direct``), the default on remote
+    servers."""
+    out = tmp_path_factory.mktemp("direct")
+    config = load_config({"out_dir": out, "direct": True}, env={}, path=None)
+    return runner.make(SEEDS, config, now=NOW, cache_dir=cache_dir(config), use_cache=False)
+
+
+def test_seeds_in_one_call_make_the_story_too(
+    seeds_run: runner.Result, seeds_direct_run: runner.Result
+) -> None:
+    briefing = seeds_direct_run.briefing
+    assert set(briefing.usage.by_step) == {"direct"}
+    [story] = briefing.stories
+    assert story.sources == [1, 2]
+    names = " ".join(a.name for a in story.actors)
+    assert "Stoltenberg" in names and "Putin" in names, names
+    assert story.risks and story.framings
+    assert briefing.grounding.kept_unverified == 0
+    texts = [normalise(a.text) for a in ingest.read_folder(SEEDS)[0]]
+    for actor in story.actors:  # a quote left after grounding is a quotation of a source
+        assert all(
+            part.strip(" \"'.,;:") in " ".join(texts)
+            for part in normalise(actor.quote).split("...")
+        ), actor.quote
 
 
 def test_seeds_markdown_is_readable(seeds_run: runner.Result, tmp_path: Path) -> None:

@@ -1,0 +1,103 @@
+"""Sentence ids and notes between the steps.
+
+The model cites sentences by the number it is shown; brief turns it into ``N.K``
+(source N, sentence K), the id the rest of the run uses. A map call shows one
+passage numbered as its article is (:func:`globalise`); a direct story call shows
+all articles of the story numbered 1, 2, 3, ... across them (:func:`story_ids`,
+:func:`resolve`): a bare number is what a model cites best, and at 2 to 3 tokens it
+costs about half of an ``[N.K]`` mark on every sentence. Map notes are shown to the
+reduce prompts as compact text (:func:`render`) and packed into batches for merge
+calls (:func:`pack`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from briefing.models import ChunkNotes, StoryFromSources
+
+
+def render(notes: ChunkNotes, header: str) -> str:
+    """Notes as compact text for the reduce prompts. Quotes and dated events are left
+    out: brief carries them over from the map notes itself (:func:`drafts.complete`), so
+    the model neither pays for copying them nor gets a chance to alter them."""
+
+    def cites(ids: list[str]) -> str:
+        return f" [{', '.join(ids)}]" if ids else ""
+
+    lines = [f"## {header}"]
+    if notes.facts:
+        lines.append("facts:")
+        lines += [f"- {f.text}{cites(f.cites)}" for f in notes.facts]
+    if notes.actors:
+        lines.append("actors:")
+        lines += [f"- {a.name} ({a.role}): {a.position}{cites(a.cites)}" for a in notes.actors]
+    if notes.risks:
+        lines.append("risks:")
+        lines += [
+            f"- {r.risk}; exposed: {r.exposed}; likelihood {r.likelihood}, impact {r.impact}"
+            f"{cites(r.cites)}"
+            for r in notes.risks
+        ]
+    return "\n".join(lines)
+
+
+def globalise(notes: ChunkNotes, number: int, valid: set[int]) -> ChunkNotes:
+    """Turn the map step's bare sentence numbers into ``N.K`` ids; drop unknown ones."""
+
+    def fix(ids: list[str]) -> list[str]:
+        out = []
+        for cite in ids:
+            tail = cite.strip().strip("[]").rsplit(".", 1)[-1]
+            if tail.isdigit() and int(tail) in valid:
+                out.append(f"{number}.{int(tail)}")
+        return list(dict.fromkeys(out))
+
+    for item in [*notes.facts, *notes.actors, *notes.risks, *notes.events]:
+        item.cites = fix(item.cites)
+    return notes
+
+
+def pack(blocks: list[str], sizes: list[int], budget: int) -> list[list[str]]:
+    """Consecutive blocks packed greedily into batches of at most ``budget`` tokens."""
+    batches: list[list[str]] = []
+    current: list[str] = []
+    used = 0
+    for block, size in zip(blocks, sizes, strict=True):
+        if current and used + size > budget:
+            batches.append(current)
+            current, used = [], 0
+        current.append(block)
+        used += size + 2
+    if current:
+        batches.append(current)
+    return batches
+
+
+def story_ids(sentences: Iterable[tuple[int, Mapping[int, str]]]) -> list[tuple[str, str]]:
+    """(``N.K`` id, text) of every sentence of a story's sources, given as (source
+    number, sentence id -> text) in source order; sentence ``i + 1`` of the direct
+    call is item ``i``."""
+    return [(f"{n}.{k}", text) for n, numbered in sentences for k, text in numbered.items()]
+
+
+def resolve(answer: StoryFromSources, ids: list[str]) -> StoryFromSources:
+    """The direct call's bare sentence numbers turned into ``N.K`` ids; numbers it was
+    not shown are dropped. An ``N.K`` id the model wrote itself is kept if it exists."""
+    known = set(ids)
+
+    def fix(cites: list[str]) -> list[str]:
+        out = []
+        for cite in cites:
+            cite = cite.strip().strip("[]").strip()
+            if cite.isdigit() and 1 <= int(cite) <= len(ids):
+                out.append(ids[int(cite) - 1])
+            elif cite in known:
+                out.append(cite)
+        return list(dict.fromkeys(out))
+
+    for item in [*answer.actors, *answer.risks, *answer.agreement, *answer.framings]:
+        item.cites = fix(item.cites)
+    for event in answer.timeline:
+        event.cites = fix(event.cites)
+    return answer
