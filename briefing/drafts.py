@@ -185,11 +185,17 @@ def settle(
     if len(set(outlets)) < 2:
         draft.divergence = ""
         return draft
-    own = wording.own_phrase_lists(texts or {}, count=_OWN_PHRASES + 1)
-    for framing in draft.framings:
-        if not framing.wording.strip() and framing.source in own:
-            framing.wording, framing.unverified = own[framing.source][0], None
-    _tell_apart(draft.framings, own)
+    same = _alike(draft.framings)
+    if same or any(not f.wording.strip() for f in draft.framings):  # else not needed
+        own = wording.own_phrase_lists(texts or {}, count=_OWN_PHRASES + 1)
+        for framing in draft.framings:
+            if not framing.wording.strip() and framing.source in own:
+                framing.wording, framing.unverified = own[framing.source][0], None
+        for framing in same:
+            phrases = [p for p in own.get(framing.source, []) if p != framing.wording]
+            if phrases:
+                quoted = ", ".join(f"“{p}”" for p in phrases[:_OWN_PHRASES])
+                framing.framing = f"In its own words: {quoted}"
     text = draft.divergence.strip()
     if _names(text, outlets) >= 2 and not _echoes(text, outlets):
         return draft
@@ -201,23 +207,21 @@ def settle(
     return draft
 
 
-def _tell_apart(framings: list[Framing], own: Mapping[int, list[str]]) -> None:
-    """A framing that says the same of two outlets tells nothing about either (a model
-    writing all outlets in one answer sometimes gives them one line). Such framings
-    become each outlet's own words: phrases no other outlet of the story uses."""
+def _alike(framings: list[Framing]) -> list[Framing]:
+    """The framings that say the same of two outlets, and so tell nothing about either
+    (a model writing all outlets in one answer sometimes gives them one line): they
+    become each outlet's own words, phrases no other outlet of the story uses."""
     words = [{w for w in _WORD.findall(f.framing.lower()) if len(w) > 3} for f in framings]
-    for i, framing in enumerate(framings):
-        same = any(
-            j != i
-            and framings[j].source != framing.source
-            and words[i]
+    return [
+        framing
+        for i, framing in enumerate(framings)
+        if words[i]
+        and any(
+            other.source != framing.source
             and len(words[i] & words[j]) / len(words[i] | words[j]) >= _SAME_FRAMING
-            for j in range(len(framings))
+            for j, other in enumerate(framings)
         )
-        phrases = [p for p in own.get(framing.source, []) if p != framing.wording]
-        if same and phrases:
-            quoted = ", ".join(f"“{p}”" for p in phrases[:_OWN_PHRASES])
-            framing.framing = f"In its own words: {quoted}"
+    ]
 
 
 def _compare(framings: list[Framing], outlets: dict[int, str]) -> str:

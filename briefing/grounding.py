@@ -27,6 +27,7 @@ Failed items are dropped, or kept with ``unverified`` set when the user asks
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -38,7 +39,6 @@ from briefing.models import (
     Cited,
     Drop,
     Event,
-    Fact,
     Framing,
     Grounding,
     Point,
@@ -49,7 +49,6 @@ from briefing.speakers import TITLES, WORD
 
 SUPPORT = 0.5
 C = TypeVar("C", bound=Cited)
-F = TypeVar("F", bound=Fact)
 _QUOTES = str.maketrans({c: '"' for c in "“”„‟«»″"} | {c: "'" for c in "‘’‚‛‹›′`"})
 _DASHES = str.maketrans({c: "-" for c in "‐‑‒–—―−"})
 _QUOTED = re.compile(r'"([^"]+)"|(?<!\w)\'([^\']+?)\'(?!\w)')
@@ -105,6 +104,12 @@ class SourceText:
             | {m.end() for m in _BOUNDARY.finditer(self._lined) if not self._inside(m.start())}
             | {m.end() for m in re.finditer(_LINE, self._lined)}
         )
+
+    @functools.cached_property
+    def content_words(self) -> dict[int, set[str]]:
+        """The content words of each sentence, found once: every item of a story is
+        compared with every sentence of its sources."""
+        return {number: _content_words(text) for number, text in self.sentences.items()}
 
     def quotes(self, part: str) -> bool:
         return any(part in span for span in self.quoted)
@@ -448,43 +453,11 @@ class Checker:
             return None
         best, score = None, 0.0
         for source in self.sources.values() if among is None else among:
-            for number, sentence in source.sentences.items():
-                overlap = len(words & _content_words(sentence)) / len(words)
+            for number, content in source.content_words.items():
+                overlap = len(words & content) / len(words)
                 if overlap > score:
                     best, score = f"{source.number}.{number}", overlap
         return best if score >= SUPPORT else None
-
-
-def traceable_facts(facts: list[F], source: SourceText) -> list[F]:
-    """The facts of one article's map notes that can be traced to it: those with a
-    valid citation, and those without one that a sentence of the article supports
-    (that sentence becomes the citation). The others, the model's own invention or
-    what an article told it to write, are dropped here: the story's headline,
-    top line and summary are written from the notes and are not checked item by item.
-    """
-    checker = Checker(source.number, [source])
-    kept = []
-    for fact in facts:
-        if not fact.cites and (best := checker._best_sentence(fact.text)) is not None:
-            fact.cites = [best]
-        if fact.cites:
-            kept.append(fact)
-    return kept
-
-
-def count_untraced(report: Grounding, facts: Iterable[str]) -> None:
-    """Count in ``report`` the map facts :func:`traceable_facts` dropped."""
-    for fact in facts:
-        report.checked += 1
-        report.dropped += 1
-        report.failures.append(
-            Drop(
-                story=0,
-                kind="fact",
-                item=fact,
-                reason="no valid citation and no sentence of its article supports the fact",
-            )
-        )
 
 
 def _name_words(name: str) -> set[str]:

@@ -7,14 +7,19 @@ all articles of the story numbered 1, 2, 3, ... across them (:func:`story_ids`,
 :func:`resolve`): a bare number is what a model cites best, and at 2 to 3 tokens it
 costs about half of an ``[N.K]`` mark on every sentence. Map notes are shown to the
 reduce prompts as compact text (:func:`render`) and packed into batches for merge
-calls (:func:`pack`).
+calls (:func:`pack`). A map fact that cannot be traced to its article is dropped
+and counted (:func:`traceable_facts`, :func:`count_untraced`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import TypeVar
 
-from briefing.models import ChunkNotes, StoryFromSources
+from briefing.grounding import Checker, SourceText
+from briefing.models import ChunkNotes, Drop, Fact, Grounding, StoryFromSources
+
+F = TypeVar("F", bound=Fact)
 
 
 def render(notes: ChunkNotes, header: str) -> str:
@@ -101,3 +106,35 @@ def resolve(answer: StoryFromSources, ids: list[str]) -> StoryFromSources:
     for event in answer.timeline:
         event.cites = fix(event.cites)
     return answer
+
+
+def traceable_facts(facts: list[F], source: SourceText) -> list[F]:
+    """The facts of one article's map notes that can be traced to it: those with a
+    valid citation, and those without one that a sentence of the article supports
+    (that sentence becomes the citation). The others, the model's own invention or
+    what an article told it to write, are dropped here: the story's headline,
+    top line and summary are written from the notes and are not checked item by item.
+    """
+    checker = Checker(source.number, [source])
+    kept = []
+    for fact in facts:
+        if not fact.cites and (best := checker._best_sentence(fact.text)) is not None:
+            fact.cites = [best]
+        if fact.cites:
+            kept.append(fact)
+    return kept
+
+
+def count_untraced(report: Grounding, facts: Iterable[str]) -> None:
+    """Count in ``report`` the map facts :func:`traceable_facts` dropped."""
+    for fact in facts:
+        report.checked += 1
+        report.dropped += 1
+        report.failures.append(
+            Drop(
+                story=0,
+                kind="fact",
+                item=fact,
+                reason="no valid citation and no sentence of its article supports the fact",
+            )
+        )

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Protocol, TypeVar
@@ -34,7 +34,7 @@ import tiktoken
 from briefing import chunking, clustering, drafts, workers
 from briefing.config import Config
 from briefing.errors import CallError, ConfigError, LLMError, OutputError
-from briefing.grounding import Checker, SourceText, count_untraced, traceable_facts
+from briefing.grounding import Checker, SourceText
 from briefing.llm import LLM
 from briefing.models import (
     Article,
@@ -49,7 +49,7 @@ from briefing.models import (
     StoryFromSources,
     TopLine,
 )
-from briefing.notes import globalise, pack, resolve, story_ids
+from briefing.notes import count_untraced, globalise, pack, resolve, story_ids, traceable_facts
 from briefing.notes import render as render_notes
 from briefing.prompts import Prompts, field_guide
 
@@ -67,7 +67,12 @@ _MARGIN = 64
 # Tokens of an article's frame in the direct prompt besides its outlet, title and date
 # ("<article>", "Source 12:", "Title:", "Published:", line breaks).
 _SOURCE_HEAD = 24
+# An estimate below this share of the limit is taken without an exact count (the
+# estimate errs high; sentence numbers past 999 cost a token more than in the chunks).
+_SURE = 0.9
 _T = TypeVar("_T")
+# A story as written and as checked: its articles, the draft, the checked draft, the report.
+_Written = tuple[list["Doc"], StoryDraft, StoryDraft, Grounding]
 _R = TypeVar("_R")
 
 
@@ -108,7 +113,8 @@ class Pipeline:
         docs = [doc for story in stories for doc in story]
         problems = list(problems)
         # A story whose articles fit the window is written from them: no map calls.
-        direct = [fits_one_call(self.prompts, s, self.encoding, self.config) for s in stories]
+        sizes = [one_call_tokens(self.prompts, s, self.encoding, self.config) for s in stories]
+        direct = [size is not None and size <= room(self.config) for size in sizes]
         maps = [
             [] if whole else [(doc, chunk) for doc in story for chunk in doc.chunks]
             for story, whole in zip(stories, direct, strict=True)
@@ -116,12 +122,19 @@ class Pipeline:
         if self.progress is not None:
             self.progress.grow(sum(len(jobs) for jobs in maps) + len(stories))
         # Map calls, then each story's call as soon as its notes are in (briefing/workers.py).
-        written = workers.staged(
-            max(1, self.config.concurrency or 1),
-            maps,
-            self._map_one,
-            lambda i, notes: self._written(_noted(stories[i], notes), direct=direct[i]),
-        )
+        # Each draft is checked on a thread of its own, so the thread that made the
+        # call goes on to the next one instead of grounding the answer first.
+        with (
+            workers.responsive(),
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="brief-check") as checks,
+        ):
+            pending = workers.staged(
+                max(1, self.config.concurrency or 1),
+                maps,
+                self._map_one,
+                lambda i, notes: self._drafted(checks, _noted(stories[i], notes), sizes[i]),
+            )
+            written = [None if job is None else job.result() for job in pending]
         grounding = Grounding()
         # Articles the map step or their story's call could not use, each once.
         problems += [Problem(path=d.article.path, reason=d.failed) for d in docs if d.failed]
@@ -182,17 +195,20 @@ class Pipeline:
 
     # -- reduce -------------------------------------------------------------------------------
 
-    def _written(
-        self, docs: list[Doc], *, direct: bool = False
-    ) -> tuple[list[Doc], StoryDraft, StoryDraft, Grounding] | None:
-        """A story's call, then its draft completed and checked against its sources, in
-        the worker that made the call (while other calls are in flight). Returns the
-        articles still in it, the draft as written and as checked, and what the check
-        found (numbered story 0 until the briefing's order is known)."""
-        draft = self._story(docs, direct=direct)
+    def _drafted(
+        self, checks: Executor, docs: list[Doc], size: int | None
+    ) -> Future[_Written] | None:
+        """A story's call; its check is handed to ``checks``."""
+        draft = self._story(docs, size=size)
         live = [d for d in docs if not d.failed]
         if draft is None or not live:
             return None
+        return checks.submit(self._written, live, draft)
+
+    def _written(self, live: list[Doc], draft: StoryDraft) -> _Written:
+        """A story's draft completed and checked against its sources: the articles in
+        it, the draft as written and as checked, and what the check found (numbered
+        story 0 until the briefing's order is known)."""
         checker = Checker(
             0,
             [SourceText(d.number, d.article.text, d.sentences, d.article.published) for d in live],
@@ -208,13 +224,16 @@ class Pipeline:
         count_untraced(checker.report, [fact for d in live for fact in d.untraced])
         return live, draft, checked, checker.report
 
-    def _story(self, docs: list[Doc], *, direct: bool) -> StoryDraft | None:
-        """The story call: on the articles themselves when ``direct``, else (or when
-        they do not fit after all, or the model cannot answer) on their notes."""
+    def _story(self, docs: list[Doc], *, size: int | None) -> StoryDraft | None:
+        """The story call: on the articles themselves when their estimated ``size``
+        fits the window, else (or when they do not fit after all, or the model cannot
+        answer) on their notes. Messages estimated near the limit are counted exactly."""
         subject = "story of " + ", ".join(d.article.path for d in docs)
-        if direct and docs:
+        limit = room(self.config)
+        if size is not None and size <= limit and docs:
             messages = direct_messages(self.prompts, docs)
-            if count_messages(self.encoding, messages) > room(self.config):
+            near = size > limit * _SURE
+            if near and count_messages(self.encoding, messages) > limit:
                 docs = self._notes(docs)  # the estimate was short: notes first after all
             else:
                 try:
@@ -387,22 +406,23 @@ def room(config: Config) -> int:
     return config.context_window - config.max_output_tokens - _MARGIN
 
 
-def fits_one_call(
+def one_call_tokens(
     prompts: Prompts, docs: Sequence[Doc], encoding: tiktoken.Encoding, config: Config
-) -> bool:
-    """Whether a story's articles fit one direct call, estimated from the tokens of
-    their chunks (counted already) without rendering them; the call itself counts
-    its messages exactly. Sentences in two chunks (the overlap) count twice, so the
-    estimate errs on the side of taking notes."""
+) -> int | None:
+    """The prompt tokens of a story's direct call, estimated from the tokens of its
+    chunks (counted already) without rendering them, or None when stories are not
+    written directly. Sentences in two chunks (the overlap) count twice and runs of
+    spaces count in full, so the estimate errs high; the call counts its messages
+    exactly when the estimate comes near the limit."""
     if not config.writes_directly:
-        return False
+        return None
     overhead = count_messages(encoding, direct_messages(prompts, []))
     heads = sum(
         chunking.count_tokens(f"{a.source} {a.title} {a.published}", encoding)
         for a in (d.article for d in docs)
     )
     heads += _SOURCE_HEAD * len(docs)
-    return overhead + heads + sum(c.tokens for d in docs for c in d.chunks) <= room(config)
+    return overhead + heads + sum(c.tokens for d in docs for c in d.chunks)
 
 
 def direct_messages(prompts: Prompts, docs: Sequence[Doc]) -> list[dict[str, str]]:

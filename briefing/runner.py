@@ -28,8 +28,8 @@ from briefing.pipeline import (
     Progress,
     count_messages,
     direct_messages,
-    fits_one_call,
     map_messages,
+    one_call_tokens,
     prepare,
     room,
 )
@@ -213,7 +213,8 @@ def plan(folder: Path, config: Config) -> Plan:
             )
             for d in docs
         ]
-        if fits_one_call(prompts, docs, encoding, config):
+        size = one_call_tokens(prompts, docs, encoding, config)
+        if size is not None and size <= room(config):
             direct = count_messages(encoding, direct_messages(prompts, docs))
             if direct <= room(config):  # one call on the articles themselves
                 prompt_tokens += direct

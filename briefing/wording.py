@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import NamedTuple
 
 # Quotations are someone else's words, not the outlet's.
 _QUOTED = re.compile(r"[\"“”«][^\"“”«»]*[\"“”»]|(?<!\w)['‘][^'‘’]+['’](?!\w)")
@@ -43,41 +44,52 @@ def own_phrase_lists(
     grams = {number: _phrases(text, sizes) for number, text in texts.items()}
     seen: dict[str, int] = {}
     for phrases in grams.values():
-        for key in {key for key, _ in phrases}:
+        for key in {p.key for p in phrases}:
             seen[key] = seen.get(key, 0) + 1
+    # Plain words (no names) say most about the outlet's own view; then longer ones.
+    ranks = [(named, size) for named in (False, True) for size in sorted(sizes, reverse=True)]
     found: dict[int, list[str]] = {}
     for number, phrases in grams.items():
-        mine = [p for key, p in phrases if seen[key] == 1]
-        # Plain words (no names) say most about the outlet's own view; then longer.
+        mine = [p for p in phrases if seen[p.key] == 1]
         picked: list[str] = []
         used: set[str] = set()
-        for phrase in sorted(mine, key=lambda p: (_named(p), -len(p.split()))):
-            words = {w.lower() for w in phrase.split()}
-            if not words & used:
-                picked.append(phrase)
-                used |= words
-            if len(picked) == count:
-                break
+        for named, size in ranks:
+            for phrase in mine:
+                if len(picked) == count or (phrase.named, phrase.size) != (named, size):
+                    continue
+                words = set(phrase.key.split())
+                if not words & used:
+                    picked.append(phrase.text)
+                    used |= words
         if picked:
             found[number] = picked
     return found
 
 
-def _named(phrase: str) -> bool:
-    return any(w[:1].isupper() for w in phrase.split())
+class _Phrase(NamedTuple):
+    key: str  # lower case
+    text: str  # as written
+    size: int  # words
+    named: bool  # holds a capitalised word
 
 
-def _phrases(text: str, sizes: tuple[int, ...]) -> list[tuple[str, str]]:
-    """(lower-case key, phrase as written) of every usable phrase, in reading order."""
-    out: list[tuple[str, str]] = []
+def _phrases(text: str, sizes: tuple[int, ...]) -> list[_Phrase]:
+    """Every usable phrase of ``text``, in reading order (each clause's longer ones
+    first)."""
+    out: list[_Phrase] = []
     for clause in _CLAUSE.findall(_QUOTED.sub(" ", text)):
         words = _WORD.findall(clause)
+        lower = [w.lower() for w in words]
+        upper = [w[:1].isupper() for w in words]
         for size in sizes:
             for i in range(len(words) - size + 1):
+                if lower[i] in _STOP or lower[i + size - 1] in _STOP:
+                    continue
+                capitals = upper[i : i + size]
+                if all(capitals):  # a name, or a title-cased line
+                    continue
                 gram = words[i : i + size]
-                if gram[0].lower() in _STOP or gram[-1].lower() in _STOP:
-                    continue
-                if all(w[:1].isupper() for w in gram):  # a name, or a title-cased line
-                    continue
-                out.append((" ".join(gram).lower(), " ".join(gram)))
+                out.append(
+                    _Phrase(" ".join(lower[i : i + size]), " ".join(gram), size, any(capitals))
+                )
     return out

@@ -18,10 +18,12 @@ not yet started are dropped.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import queue
+import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Generic, TypeVar
 
 _A = TypeVar("_A")
@@ -29,6 +31,9 @@ _B = TypeVar("_B")
 _R = TypeVar("_R")
 
 _LAST = float("inf")  # the priority of the "stop" entries, after every job
+# How often, in seconds, a thread that computes hands the interpreter to one whose
+# I/O has finished, during a run (Python's default is 5 ms).
+SWITCH_INTERVAL = 0.0005
 
 
 class _Run(Generic[_A, _B, _R]):
@@ -127,3 +132,21 @@ def staged(
     if run.error is not None:
         raise run.error
     return list(run.results)
+
+
+@contextlib.contextmanager
+def responsive(interval: float = SWITCH_INTERVAL) -> Iterator[None]:
+    """Threads waiting on the network get the interpreter back sooner.
+
+    A thread whose answer has arrived waits for the interpreter lock while another
+    thread checks a story: up to 5 ms each time, at every socket and SQLite call.
+    On 8 threads against a stub server (bench/bench_pipeline.py, N=200) that added
+    0.54 s of gaps between calls to a 5.7 s run; with a 0.5 ms switch interval,
+    0.17 s. The previous interval is restored afterwards.
+    """
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(min(previous, interval))
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(previous)

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from briefing.chunking import split_sentences
-from briefing.grounding import Checker, SourceText, normalise, traceable_facts
+from briefing.grounding import Checker, SourceText, normalise
 from briefing.models import Actor, Event, Fact, Framing, Grounding, Point, Risk, StoryDraft
+from briefing.notes import traceable_facts
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "seeds"
 # Source numbers as a later story of a briefing would have them (not 1 and 2), so that

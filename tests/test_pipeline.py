@@ -22,9 +22,8 @@ from briefing.pipeline import (
     Pipeline,
     count_messages,
     direct_messages,
-    fits_one_call,
+    one_call_tokens,
     prepare,
-    room,
 )
 from briefing.prompts import Prompts
 
@@ -535,15 +534,13 @@ def pipeline_docs(articles: list[Article]) -> list[Doc]:
     return docs
 
 
-def test_the_estimate_of_one_call_never_lets_through_what_does_not_fit() -> None:
-    """fits_one_call estimates from chunk tokens; a story it lets through must fit."""
+def test_the_estimate_of_one_call_errs_high_and_close() -> None:
+    """one_call_tokens estimates from chunk tokens: never below the exact count of the
+    messages, and close to it."""
     encoding, prompts = chunking.load_encoding(), Prompts()
     articles, _ = ingest.read_folder(EXAMPLES)
     for docs in prepare(articles, encoding, Config()):
         exact = count_messages(encoding, direct_messages(prompts, docs))
-        just_short = Config(direct=True, context_window=exact + 2048 + 64 - 1)
-        assert room(just_short) == exact - 1
-        assert not fits_one_call(prompts, docs, encoding, just_short)
-        # ... and it is close: within 5 % of the exact count.
-        roomy = Config(direct=True, context_window=int(exact * 1.05) + 2048 + 64)
-        assert fits_one_call(prompts, docs, encoding, roomy)
+        estimate = one_call_tokens(prompts, docs, encoding, Config(direct=True))
+        assert estimate is not None and exact <= estimate <= exact * 1.05
+    assert one_call_tokens(prompts, docs, encoding, Config(direct=False)) is None

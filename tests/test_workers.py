@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 
 import pytest
@@ -62,3 +63,13 @@ def test_the_first_error_stops_the_pool_and_reaches_the_caller() -> None:
 
     with pytest.raises(ValueError, match="server gone"):
         workers.staged(2, GROUPS, first, lambda i, r: r)
+
+
+def test_a_run_switches_threads_sooner_and_restores_the_interval() -> None:
+    before = sys.getswitchinterval()
+    with workers.responsive(0.0002):
+        assert sys.getswitchinterval() == pytest.approx(0.0002)
+    assert sys.getswitchinterval() == before
+    with pytest.raises(RuntimeError), workers.responsive(0.0002):
+        raise RuntimeError("a failed run")
+    assert sys.getswitchinterval() == before
