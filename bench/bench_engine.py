@@ -237,18 +237,25 @@ def busy(calls: list[Call]) -> float:
 
 
 def brief_seeds(
-    cache: Path, model_path: Path | None, concurrency: int | None, raw: dict[str, float]
+    cache: Path,
+    model_path: Path | None,
+    concurrency: int | None,
+    raw: dict[str, float],
+    direct: bool | None = None,
 ) -> list[tuple[str, str]]:
     """``runner.make`` on the seeds folder with the embedded model; rows for the table.
 
     ``raw`` holds the raw engine speeds measured before (``prompt`` and ``generated``
     tokens per second), to say how long the same tokens take on an idle engine.
+    ``direct``: the story in one call on the articles (True), notes first (False), or
+    the default (None: notes first on the embedded model).
     """
     recorder = Recorder()
     starts: list[float] = []
     stops: list[float] = []
     checks: list[float] = []
     label = f"seeds, concurrency {concurrency or f'default ({runner.LOCAL_SLOTS})'}"
+    label += ", one call on the articles" if direct else ", notes first"
     with (
         tempfile.TemporaryDirectory(prefix="brief-bench-") as out,
         recorder.client() as http_client,
@@ -256,7 +263,9 @@ def brief_seeds(
         timing(engine.LocalServer, "stop", stops),
         timing(weights, "verify", checks),
     ):
-        config = Config(out_dir=Path(out), concurrency=concurrency, model_path=model_path)
+        config = Config(
+            out_dir=Path(out), concurrency=concurrency, model_path=model_path, direct=direct
+        )
         start = time.perf_counter()
         result = runner.make(
             SEEDS,

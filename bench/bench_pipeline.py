@@ -8,13 +8,17 @@ prints one table (issue 7):
 * brief's own CPU seconds per article (the stub runs in another process);
 * ingest + chunk throughput in MB/s against raw tiktoken encoding of the same text;
 * prompt tokens sent per article token, completion tokens per article;
+* the same at C = 8 with notes first (``--notes-first``: a map call per chunk, then
+  the story from the notes; the embedded model's default), against the default on
+  a remote server, one call per story on its articles;
 * a second run over the same folder: model calls and wall time;
 * N = 50, 200, 1000: wall time and peak RSS.
 
 The stub (``serve``) is a real HTTP server on 127.0.0.1 in a child process. Each
 request waits a fixed latency L plus its completion tokens at a token rate, then
 answers with the rules of ``tests/fake_openai.py`` (notes built from the sentences
-it was sent, citing their ids; a story built from the notes). It counts prompt and
+it was sent, citing their ids; a story built from the notes, or from the notes it
+would take on each article it was sent). It counts prompt and
 completion tokens with tiktoken cl100k_base, the encoding brief counts articles with.
 Each brief run is a child process too, so its CPU time and peak RSS are its own.
 
@@ -237,7 +241,13 @@ def stub_stats(base_url: str, *, reset: bool = False) -> dict[str, Any]:
 
 
 def run_once(
-    folder: Path, base_url: str, concurrency: int, cache: Path, out: Path, formats: str
+    folder: Path,
+    base_url: str,
+    concurrency: int,
+    cache: Path,
+    out: Path,
+    formats: str,
+    direct: bool = True,
 ) -> None:
     """``runner.make`` once; prints wall, CPU, RSS and usage as JSON."""
     import datetime as dt
@@ -252,6 +262,7 @@ def run_once(
         concurrency=concurrency,
         out_dir=out,
         formats=formats,
+        direct=direct,
     )
     rss_before = _rss_mb()
     cpu, wall, start = time.process_time(), time.perf_counter(), time.time()
@@ -329,7 +340,11 @@ def embedded() -> list[tuple[str, str]]:
 
     cache = Path(os.environ.get("BRIEF_CACHE_DIR") or platformdirs.user_cache_dir("brief"))
     # No raw speeds measured here: drop the row that would compare with them.
-    rows = bench_engine.brief_seeds(cache, None, 1, {"prompt": math.inf, "generated": math.inf})
+    rows = []
+    for direct in (False, True):  # notes first (the embedded default), then one call
+        rows += bench_engine.brief_seeds(
+            cache, None, 1, {"prompt": math.inf, "generated": math.inf}, direct=direct
+        )
     return [row for row in rows if "raw speeds" not in row[0]]
 
 
@@ -353,12 +368,14 @@ def measure(
     *,
     formats: str,
     cache: Path | None = None,
+    direct: bool = True,
 ) -> dict[str, Any]:
     stub_stats(base_url, reset=True)
     cache = cache or Path(tempfile.mkdtemp(dir=work, prefix="cache"))
     result = child(
-        "run", str(folder), base_url, str(concurrency), str(cache), str(work / "out"), formats
-    )
+        "run", str(folder), base_url, str(concurrency), str(cache), str(work / "out"), formats,
+        "direct" if direct else "notes",
+    )  # fmt: skip
     result.update(stub_stats(base_url), cache=str(cache))
     calls = result["requests"]
     result["L"] = result["service"] / calls if calls else 0.0
@@ -443,6 +460,25 @@ def main() -> None:
                 + ")",
             ),
         ]
+        # The same at C = 8 with notes first (map, then the story from the notes): the
+        # way a story too long for one call goes, and the embedded model's default.
+        notes = measure(base_url, folders[200], 8, work, formats=args.formats, direct=False)
+        rows += [
+            (
+                f"notes first: N=200, C=8: wall vs ideal ceil({notes['requests']}/8)"
+                f"*{notes['L']:.3f}s",
+                f"{notes['wall']:.2f} vs {notes['ideal']:.2f} s = "
+                f"{notes['wall'] / notes['ideal']:.3f}",
+            ),
+            (
+                "notes first: prompt tokens per article token; completion per article",
+                f"{notes['prompt'] / tokens:.2f}; {notes['completion'] / 200:.0f}",
+            ),
+            (
+                "notes first: model calls (N=200), by step",
+                ", ".join(f"{step} {n}" for step, n in sorted(notes["steps"].items())),
+            ),
+        ]
         again = measure(
             base_url, folders[200], 8, work, formats=args.formats, cache=Path(first["cache"])
         )
@@ -480,7 +516,7 @@ if __name__ == "__main__":
         serve(float(sys.argv[2]), float(sys.argv[3]))
     elif len(sys.argv) > 1 and sys.argv[1] == "run":
         run_once(Path(sys.argv[2]), sys.argv[3], int(sys.argv[4]), Path(sys.argv[5]),
-                 Path(sys.argv[6]), sys.argv[7])  # fmt: skip
+                 Path(sys.argv[6]), sys.argv[7], sys.argv[8] == "direct")  # fmt: skip
     elif len(sys.argv) > 1 and sys.argv[1] == "throughput":
         print(json.dumps(throughput(Path(sys.argv[2]), int(sys.argv[3]))))
     else:
