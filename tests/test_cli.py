@@ -442,3 +442,16 @@ def test_secrets_appear_in_no_output_file_cache_or_message(
             assert secret not in result.output
         for path in files:
             assert secret.encode() not in path.read_bytes(), path
+
+
+@pytest.mark.parametrize(
+    ("flag", "steps"), [("--direct", {"direct"}), ("--notes-first", {"map", "story"})]
+)
+def test_direct_or_notes_first_as_asked(
+    fake_server: FakeServer, tmp_path: Path, flag: str, steps: set[str]
+) -> None:
+    out = tmp_path / "o"
+    args = ("make", str(SEEDS), "--base-url", fake_server.base_url, "--out", str(out), flag)
+    assert run(tmp_path, *args).exit_code == 0
+    briefing = json.loads(next(out.glob("*.json")).read_text())
+    assert set(briefing["usage"]["by_step"]) == steps
