@@ -1,7 +1,7 @@
 """From articles to a briefing: group, write each story, ground.
 
 1. **Group** the articles into stories and fold near-duplicates
-   (:mod:`briefing.clustering`); number the sources in story order.
+   and number the sources in story order (:mod:`briefing.stories`).
 2. **Direct**: a story whose articles fit the context window with room for the
    answer (measured with tiktoken) is written in one call on the articles
    themselves (:class:`StoryFromSources`): one call instead of a call per chunk
@@ -25,13 +25,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import Protocol, TypeVar
 
 import tiktoken
 
-from briefing import chunking, clustering, drafts, workers
+from briefing import chunking, drafts, workers
 from briefing.config import Config
 from briefing.errors import CallError, ConfigError, LLMError, OutputError
 from briefing.grounding import Checker, SourceText
@@ -52,6 +52,15 @@ from briefing.models import (
 from briefing.notes import count_untraced, globalise, pack, resolve, story_ids, traceable_facts
 from briefing.notes import render as render_notes
 from briefing.prompts import Prompts, field_guide
+from briefing.stories import (
+    Doc,
+    count_messages,
+    direct_messages,
+    map_messages,
+    one_call_tokens,
+    prepare,
+    room,
+)
 
 
 class Progress(Protocol):
@@ -62,11 +71,6 @@ class Progress(Protocol):
     def advance(self, calls: int = 1) -> None: ...
 
 
-# Room left in the context window for the chat template's own tokens.
-_MARGIN = 64
-# Tokens of an article's frame in the direct prompt besides its outlet, title and date
-# ("<article>", "Source 12:", "Title:", "Published:", line breaks).
-_SOURCE_HEAD = 24
 # An estimate below this share of the limit is taken without an exact count (the
 # estimate errs high; sentence numbers past 999 cost a token more than in the chunks).
 _SURE = 0.9
@@ -74,20 +78,6 @@ _T = TypeVar("_T")
 # A story as written and as checked: its articles, the draft, the checked draft, the report.
 _Written = tuple[list["Doc"], StoryDraft, StoryDraft, Grounding]
 _R = TypeVar("_R")
-
-
-@dataclass
-class Doc:
-    """An article in the run: its source number, sentences and chunks."""
-
-    number: int
-    article: Article
-    copies: list[Article]
-    chunks: list[Chunk]
-    sentences: dict[int, str]
-    notes: list[ChunkNotes] = field(default_factory=list)
-    failed: str | None = None
-    untraced: list[str] = field(default_factory=list)  # map facts no sentence supports
 
 
 @dataclass
@@ -290,7 +280,7 @@ class Pipeline:
         overhead = count_messages(
             self.encoding, self.prompts.render("story", sources=sources, notes="", guide=guide)
         )
-        budget = self.config.context_window - self.config.max_output_tokens - _MARGIN - overhead
+        budget = room(self.config) - overhead
         blocks = self._merge_until(blocks, budget, subject=docs[0].article.path)
         return self.prompts.render("story", sources=sources, notes="\n\n".join(blocks), guide=guide)
 
@@ -300,7 +290,7 @@ class Pipeline:
         overhead = count_messages(
             self.encoding, self.prompts.render("merge", notes="", guide=guide)
         )
-        merge_budget = self.config.context_window - self.config.max_output_tokens - _MARGIN
+        merge_budget = room(self.config)
         merge_budget -= overhead
         if budget < 2 * self.config.max_output_tokens:
             raise ConfigError(
@@ -354,101 +344,6 @@ class Pipeline:
     def _tick(self, n: int) -> None:
         if self.progress is not None:
             self.progress.advance(n)
-
-
-def prepare(
-    articles: Sequence[Article], encoding: tiktoken.Encoding, config: Config
-) -> list[list[Doc]]:
-    """Stories as lists of numbered, chunked documents."""
-    if config.chunk_tokens + config.max_output_tokens + 600 > (config.context_window):
-        raise ConfigError(
-            f"chunk_tokens ({config.chunk_tokens}) + max_output_tokens "
-            f"({config.max_output_tokens}) do not leave room for the prompt in a "
-            f"context window of {config.context_window}. Lower --chunk-tokens."
-        )
-    stories: list[list[Doc]] = []
-    number = 0
-    for group in clustering.group(articles):
-        docs = []
-        for article in group.articles:
-            number += 1
-            sentences = chunking.split_sentences(article.text)
-            chunks = chunking.chunk_sentences(
-                article.id,
-                sentences,
-                encoding,
-                max_tokens=config.chunk_tokens,
-                overlap=config.chunk_overlap,
-            )
-            copies = group.copies.get(article.id, [])
-            text = {s.number: s.text for s in sentences}
-            docs.append(Doc(number, article, copies, chunks, text))
-        stories.append(docs)
-    return stories
-
-
-def map_messages(prompts: Prompts, doc: Doc, chunk: Chunk, guide: str) -> list[dict[str, str]]:
-    """The map step's messages for one chunk of one article."""
-    return prompts.render(
-        "map",
-        outlet=doc.article.source,
-        title=doc.article.title,
-        published=doc.article.published,
-        part=chunk.index + 1,
-        parts=len(doc.chunks),
-        passage=chunking.number_lines(chunk.sentences),
-        guide=guide,
-    )
-
-
-def room(config: Config) -> int:
-    """Prompt tokens a call may take: the context window less the answer's room."""
-    return config.context_window - config.max_output_tokens - _MARGIN
-
-
-def one_call_tokens(
-    prompts: Prompts, docs: Sequence[Doc], encoding: tiktoken.Encoding, config: Config
-) -> int | None:
-    """The prompt tokens of a story's direct call, estimated from the tokens of its
-    chunks (counted already) without rendering them, or None when stories are not
-    written directly. Sentences in two chunks (the overlap) count twice and runs of
-    spaces count in full, so the estimate errs high; the call counts its messages
-    exactly when the estimate comes near the limit."""
-    if not config.writes_directly:
-        return None
-    overhead = count_messages(encoding, direct_messages(prompts, []))
-    heads = sum(
-        chunking.count_tokens(f"{a.source} {a.title} {a.published}", encoding)
-        for a in (d.article for d in docs)
-    )
-    heads += _SOURCE_HEAD * len(docs)
-    return overhead + heads + sum(c.tokens for d in docs for c in d.chunks)
-
-
-def direct_messages(prompts: Prompts, docs: Sequence[Doc]) -> list[dict[str, str]]:
-    """The direct story step's messages: every article of the story, its sentences
-    numbered on from the article before (:func:`briefing.notes.story_ids`)."""
-    numbered = story_ids((d.number, d.sentences) for d in docs)
-    sources, at = [], 0
-    for d in docs:
-        part = numbered[at : at + len(d.sentences)]
-        lines = [f"[{at + i + 1}] {' '.join(text.split())}" for i, (_, text) in enumerate(part)]
-        at += len(part)
-        sources.append(
-            {
-                "number": d.number,
-                "outlet": d.article.source,
-                "title": d.article.title,
-                "published": d.article.published,
-                "text": "\n".join(lines),
-            }
-        )
-    return prompts.render("direct", sources=sources, guide=field_guide(StoryFromSources))
-
-
-def count_messages(encoding: tiktoken.Encoding, messages: list[dict[str, str]]) -> int:
-    """Tokens of chat messages, with ~4 tokens of chat framing each."""
-    return sum(chunking.count_tokens(m["content"], encoding) + 4 for m in messages)
 
 
 def _fail(docs: list[Doc], err: CallError) -> None:

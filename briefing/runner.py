@@ -23,9 +23,9 @@ from briefing.config import Config, Price
 from briefing.errors import EXIT_OK, EXIT_PARTIAL, ConfigError
 from briefing.llm import LLM, make_client
 from briefing.models import Article, Briefing, ChunkNotes, Problem, StoryDraft
-from briefing.pipeline import (
-    Pipeline,
-    Progress,
+from briefing.pipeline import Pipeline, Progress
+from briefing.prompts import Prompts, field_guide
+from briefing.stories import (
     count_messages,
     direct_messages,
     map_messages,
@@ -33,7 +33,6 @@ from briefing.pipeline import (
     prepare,
     room,
 )
-from briefing.prompts import Prompts, field_guide
 
 LOCAL_SLOTS = 2
 # Remote APIs serve many requests at once: with 8 in flight a run of 200 articles

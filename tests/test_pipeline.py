@@ -17,15 +17,9 @@ from briefing.config import Config
 from briefing.errors import ConfigError, LLMError
 from briefing.llm import LLM, make_client
 from briefing.models import Article, Briefing
-from briefing.pipeline import (
-    Doc,
-    Pipeline,
-    count_messages,
-    direct_messages,
-    one_call_tokens,
-    prepare,
-)
+from briefing.pipeline import Pipeline
 from briefing.prompts import Prompts
+from briefing.stories import Doc, count_messages, direct_messages, one_call_tokens, prepare
 
 NOW = dt.datetime(2026, 11, 22, 7, 0, tzinfo=dt.UTC)
 

@@ -27,7 +27,7 @@ CLOSE = re.compile(r"<\s*/\s*article\b", re.IGNORECASE)
 
 
 def map_vars(passage: str | None = None) -> dict[str, Any]:
-    """The variables Pipeline._map passes to the map step."""
+    """The variables stories.map_messages passes to the map step."""
     if passage is None:
         passage = number_lines(split_sentences(SEED.read_text(encoding="utf-8"))[:6])
     return {
@@ -73,7 +73,7 @@ def merge_vars(notes: str = "## Source 1, passage 1\nfacts:\n- A fact [1.2]") ->
 
 
 def direct_vars(notes: str | None = None) -> dict[str, Any]:
-    """The variables pipeline.direct_messages passes to the direct story step
+    """The variables stories.direct_messages passes to the direct story step
     (``notes``: the text of the first article, for the tests that vary it)."""
     first = notes or number_lines(split_sentences(SEED.read_text(encoding="utf-8"))[:4])
     return {

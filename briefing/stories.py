@@ -1,0 +1,137 @@
+"""The run's stories and what each of their calls is sent.
+
+:func:`prepare` groups the articles into stories (:mod:`briefing.clustering`),
+numbers them as sources in story order, and splits and chunks each
+(:mod:`briefing.chunking`). The messages of each step's call are built here, with
+their size in tokens: a story is written in one call when its articles fit the
+context window with room for the answer (:func:`one_call_tokens`, :func:`room`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import tiktoken
+
+from briefing import chunking, clustering
+from briefing.config import Config
+from briefing.errors import ConfigError
+from briefing.models import Article, Chunk, ChunkNotes, StoryFromSources
+from briefing.notes import story_ids
+from briefing.prompts import Prompts, field_guide
+
+# Room left in the context window for the chat template's own tokens.
+_MARGIN = 64
+# Tokens of an article's frame in the direct prompt besides its outlet, title and date
+# ("<article>", "Source 12:", "Title:", "Published:", line breaks).
+_SOURCE_HEAD = 24
+
+
+@dataclass
+class Doc:
+    """An article in the run: its source number, sentences and chunks."""
+
+    number: int
+    article: Article
+    copies: list[Article]
+    chunks: list[Chunk]
+    sentences: dict[int, str]
+    notes: list[ChunkNotes] = field(default_factory=list)
+    failed: str | None = None
+    untraced: list[str] = field(default_factory=list)  # map facts no sentence supports
+
+
+def prepare(
+    articles: Sequence[Article], encoding: tiktoken.Encoding, config: Config
+) -> list[list[Doc]]:
+    """Stories as lists of numbered, chunked documents."""
+    if config.chunk_tokens + config.max_output_tokens + 600 > (config.context_window):
+        raise ConfigError(
+            f"chunk_tokens ({config.chunk_tokens}) + max_output_tokens "
+            f"({config.max_output_tokens}) do not leave room for the prompt in a "
+            f"context window of {config.context_window}. Lower --chunk-tokens."
+        )
+    stories: list[list[Doc]] = []
+    number = 0
+    for group in clustering.group(articles):
+        docs = []
+        for article in group.articles:
+            number += 1
+            sentences = chunking.split_sentences(article.text)
+            chunks = chunking.chunk_sentences(
+                article.id,
+                sentences,
+                encoding,
+                max_tokens=config.chunk_tokens,
+                overlap=config.chunk_overlap,
+            )
+            copies = group.copies.get(article.id, [])
+            text = {s.number: s.text for s in sentences}
+            docs.append(Doc(number, article, copies, chunks, text))
+        stories.append(docs)
+    return stories
+
+
+def map_messages(prompts: Prompts, doc: Doc, chunk: Chunk, guide: str) -> list[dict[str, str]]:
+    """The map step's messages for one chunk of one article."""
+    return prompts.render(
+        "map",
+        outlet=doc.article.source,
+        title=doc.article.title,
+        published=doc.article.published,
+        part=chunk.index + 1,
+        parts=len(doc.chunks),
+        passage=chunking.number_lines(chunk.sentences),
+        guide=guide,
+    )
+
+
+def room(config: Config) -> int:
+    """Prompt tokens a call may take: the context window less the answer's room."""
+    return config.context_window - config.max_output_tokens - _MARGIN
+
+
+def one_call_tokens(
+    prompts: Prompts, docs: Sequence[Doc], encoding: tiktoken.Encoding, config: Config
+) -> int | None:
+    """The prompt tokens of a story's direct call, estimated from the tokens of its
+    chunks (counted already) without rendering them, or None when stories are not
+    written directly. Sentences in two chunks (the overlap) count twice and runs of
+    spaces count in full, so the estimate errs high; the call counts its messages
+    exactly when the estimate comes near the limit."""
+    if not config.writes_directly:
+        return None
+    overhead = count_messages(encoding, direct_messages(prompts, []))
+    heads = sum(
+        chunking.count_tokens(f"{a.source} {a.title} {a.published}", encoding)
+        for a in (d.article for d in docs)
+    )
+    heads += _SOURCE_HEAD * len(docs)
+    return overhead + heads + sum(c.tokens for d in docs for c in d.chunks)
+
+
+def direct_messages(prompts: Prompts, docs: Sequence[Doc]) -> list[dict[str, str]]:
+    """The direct story step's messages: every article of the story, its sentences
+    numbered on from the article before (:func:`briefing.notes.story_ids`)."""
+    numbered = story_ids((d.number, d.sentences) for d in docs)
+    sources, at = [], 0
+    for d in docs:
+        part = numbered[at : at + len(d.sentences)]
+        lines = [f"[{at + i + 1}] {' '.join(text.split())}" for i, (_, text) in enumerate(part)]
+        at += len(part)
+        sources.append(
+            {
+                "number": d.number,
+                "outlet": d.article.source,
+                "title": d.article.title,
+                "published": d.article.published,
+                "text": "\n".join(lines),
+            }
+        )
+    return prompts.render("direct", sources=sources, guide=field_guide(StoryFromSources))
+
+
+def count_messages(encoding: tiktoken.Encoding, messages: list[dict[str, str]]) -> int:
+    """Tokens of chat messages, with ~4 tokens of chat framing each."""
+    return sum(chunking.count_tokens(m["content"], encoding) + 4 for m in messages)
