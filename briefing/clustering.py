@@ -1,7 +1,7 @@
 """Group articles into stories, and fold near-duplicate texts into one.
 
-Vectors are TF-IDF (scikit-learn) over word uni- and bigrams with sublinear term
-frequency; stories are the clusters of average-linkage agglomerative clustering on
+Vectors are TF-IDF (scikit-learn) over hashed word uni- and bigrams with sublinear
+term frequency; stories are the clusters of average-linkage agglomerative clustering on
 cosine distance, cut at :data:`STORY_DISTANCE`. Near-duplicates (wire copies, the
 same text re-published) are pairs whose cosine similarity reaches
 :data:`DUPLICATE_SIMILARITY`; each such group is briefed once, with every copy
@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.cluster import AgglomerativeClustering
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
 
 from briefing.models import Article
 
 STORY_DISTANCE = 0.91
 DUPLICATE_SIMILARITY = 0.56
+FEATURES = 2**20  # hashed term columns; ~60,000 distinct terms in 200 articles
 
 
 @dataclass
@@ -35,11 +36,22 @@ class Group:
 
 
 def similarity(articles: Sequence[Article]) -> np.ndarray:
-    """Cosine similarity of the articles' TF-IDF vectors (rows are L2-normalised)."""
-    vectorizer = TfidfVectorizer(
-        ngram_range=(1, 2), sublinear_tf=True, stop_words="english", min_df=1, dtype=np.float32
-    )
-    matrix = vectorizer.fit_transform([f"{a.title}\n{a.text}" for a in articles])
+    """Cosine similarity of the articles' TF-IDF vectors (rows are L2-normalised).
+
+    Terms are hashed into :data:`FEATURES` columns instead of kept in a vocabulary:
+    building and sorting the vocabulary of every uni- and bigram was two thirds of
+    the clustering time (0.22 s against 0.08 s for 200 articles, bench_pipeline.py's
+    folder), and the similarities differ by at most 0.008 where two terms share a
+    column, far inside the margins of both thresholds (docs/CLUSTERING.md)."""
+    counts = HashingVectorizer(
+        ngram_range=(1, 2),
+        stop_words="english",
+        alternate_sign=False,
+        norm=None,
+        n_features=FEATURES,
+        dtype=np.float32,
+    ).transform([f"{a.title}\n{a.text}" for a in articles])
+    matrix = TfidfTransformer(sublinear_tf=True).fit_transform(counts)
     return np.asarray((matrix @ matrix.T).toarray())
 
 

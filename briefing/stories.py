@@ -9,6 +9,7 @@ context window with room for the answer (:func:`one_call_tokens`, :func:`room`).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -102,13 +103,19 @@ def one_call_tokens(
     exactly when the estimate comes near the limit."""
     if not config.writes_directly:
         return None
-    overhead = count_messages(encoding, direct_messages(prompts, []))
+    overhead = _direct_overhead(prompts, encoding)
     heads = sum(
         chunking.count_tokens(f"{a.source} {a.title} {a.published}", encoding)
         for a in (d.article for d in docs)
     )
     heads += _SOURCE_HEAD * len(docs)
     return overhead + heads + sum(c.tokens for d in docs for c in d.chunks)
+
+
+@functools.lru_cache(maxsize=8)
+def _direct_overhead(prompts: Prompts, encoding: tiktoken.Encoding) -> int:
+    """Tokens of the direct prompt without articles: the same for every story of a run."""
+    return count_messages(encoding, direct_messages(prompts, []))
 
 
 def direct_messages(prompts: Prompts, docs: Sequence[Doc]) -> list[dict[str, str]]:
