@@ -13,7 +13,7 @@ and counted (:func:`traceable_facts`, :func:`count_untraced`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import TypeVar
 
 from briefing.grounding import Checker, SourceText
@@ -79,11 +79,11 @@ def pack(blocks: list[str], sizes: list[int], budget: int) -> list[list[str]]:
     return batches
 
 
-def story_ids(sentences: Iterable[tuple[int, Mapping[int, str]]]) -> list[tuple[str, str]]:
-    """(``N.K`` id, text) of every sentence of a story's sources, given as (source
-    number, sentence id -> text) in source order; sentence ``i + 1`` of the direct
-    call is item ``i``."""
-    return [(f"{n}.{k}", text) for n, numbered in sentences for k, text in numbered.items()]
+def story_ids(sentences: Iterable[tuple[int, Iterable[int]]]) -> list[str]:
+    """The ``N.K`` id of every sentence of a story's sources, given as (source number,
+    its sentence ids) in source order: sentence ``i + 1`` of the direct call is item
+    ``i``."""
+    return [f"{n}.{k}" for n, numbered in sentences for k in numbered]
 
 
 def resolve(answer: StoryFromSources, ids: list[str]) -> StoryFromSources:

@@ -57,6 +57,7 @@ from briefing.stories import (
     count_messages,
     direct_messages,
     map_messages,
+    one_call,
     one_call_tokens,
     prepare,
     room,
@@ -104,7 +105,7 @@ class Pipeline:
         problems = list(problems)
         # A story whose articles fit the window is written from them: no map calls.
         sizes = [one_call_tokens(self.prompts, s, self.encoding, self.config) for s in stories]
-        direct = [size is not None and size <= room(self.config) for size in sizes]
+        direct = [one_call(size, self.config) for size in sizes]
         maps = [
             [] if whole else [(doc, chunk) for doc in story for chunk in doc.chunks]
             for story, whole in zip(stories, direct, strict=True)
@@ -219,16 +220,15 @@ class Pipeline:
         fits the window, else (or when they do not fit after all, or the model cannot
         answer) on their notes. Messages estimated near the limit are counted exactly."""
         subject = "story of " + ", ".join(d.article.path for d in docs)
-        limit = room(self.config)
-        if size is not None and size <= limit and docs:
+        if size is not None and one_call(size, self.config) and docs:
             messages = direct_messages(self.prompts, docs)
-            near = size > limit * _SURE
-            if near and count_messages(self.encoding, messages) > limit:
+            limit = room(self.config)
+            if size > limit * _SURE and count_messages(self.encoding, messages) > limit:
                 docs = self._notes(docs)  # the estimate was short: notes first after all
             else:
                 try:
                     answer = self.llm.ask("direct", messages, StoryFromSources, subject=subject)
-                    ids = [i for i, _ in story_ids((d.number, d.sentences) for d in docs)]
+                    ids = story_ids((d.number, d.sentences) for d in docs)
                     return _one_source(resolve(answer, ids).draft(), docs)
                 except OutputError:
                     # The model could not write it all at once: notes first, as for a

@@ -29,6 +29,7 @@ from briefing.stories import (
     count_messages,
     direct_messages,
     map_messages,
+    one_call,
     one_call_tokens,
     prepare,
     room,
@@ -212,8 +213,7 @@ def plan(folder: Path, config: Config) -> Plan:
             )
             for d in docs
         ]
-        size = one_call_tokens(prompts, docs, encoding, config)
-        if size is not None and size <= room(config):
+        if one_call(one_call_tokens(prompts, docs, encoding, config), config):
             direct = count_messages(encoding, direct_messages(prompts, docs))
             if direct <= room(config):  # one call on the articles themselves
                 prompt_tokens += direct

@@ -19,7 +19,6 @@ from briefing import chunking, clustering
 from briefing.config import Config
 from briefing.errors import ConfigError
 from briefing.models import Article, Chunk, ChunkNotes, StoryFromSources
-from briefing.notes import story_ids
 from briefing.prompts import Prompts, field_guide
 
 # Room left in the context window for the chat template's own tokens.
@@ -93,6 +92,12 @@ def room(config: Config) -> int:
     return config.context_window - config.max_output_tokens - _MARGIN
 
 
+def one_call(size: int | None, config: Config) -> bool:
+    """Whether a story of estimated ``size`` (:func:`one_call_tokens`) is written in
+    one call."""
+    return size is not None and size <= room(config)
+
+
 def one_call_tokens(
     prompts: Prompts, docs: Sequence[Doc], encoding: tiktoken.Encoding, config: Config
 ) -> int | None:
@@ -120,13 +125,13 @@ def _direct_overhead(prompts: Prompts, encoding: tiktoken.Encoding) -> int:
 
 def direct_messages(prompts: Prompts, docs: Sequence[Doc]) -> list[dict[str, str]]:
     """The direct story step's messages: every article of the story, its sentences
-    numbered on from the article before (:func:`briefing.notes.story_ids`)."""
-    numbered = story_ids((d.number, d.sentences) for d in docs)
-    sources, at = [], 0
+    numbered on from the article before, in the order of
+    :func:`briefing.notes.story_ids`."""
+    sources, before = [], 0
     for d in docs:
-        part = numbered[at : at + len(d.sentences)]
-        lines = [f"[{at + i + 1}] {' '.join(text.split())}" for i, (_, text) in enumerate(part)]
-        at += len(part)
+        texts = d.sentences.values()
+        lines = [f"[{before + i}] {' '.join(text.split())}" for i, text in enumerate(texts, 1)]
+        before += len(lines)
         sources.append(
             {
                 "number": d.number,
