@@ -8,6 +8,9 @@ is committed as soon as it arrives. WAL mode lets concurrent runs read while one
 writes.
 
 Only validated answers are stored; the API key is never part of a key or a value.
+
+:func:`compiled_templates` keeps the Jinja templates (prompts and pages) compiled
+between runs, next to the answers.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import jinja2
+
 from briefing.errors import ConfigError
 
 SCHEMA_VERSION = 1
@@ -28,6 +33,22 @@ def cache_key(**parts: Any) -> str:
     """A stable hash of the JSON form of ``parts``."""
     blob = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def compiled_templates(cache_dir: Path) -> jinja2.BytecodeCache | None:
+    """Jinja's cache of compiled templates in ``cache_dir/templates``, or None when
+    that folder cannot be made (the templates are then compiled on every run).
+
+    Compiling the page and prompt templates takes about 0.1 s of every run, after
+    the last answer for the page; loading them compiled takes a few ms. Jinja keys
+    each entry by the template's name and checks its source, so an edited prompt is
+    compiled again."""
+    folder = cache_dir / "templates"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return jinja2.FileSystemBytecodeCache(str(folder))
 
 
 class Cache:

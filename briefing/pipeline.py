@@ -23,7 +23,7 @@ Calls run concurrently (``concurrency``) and every call goes through
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -100,18 +100,23 @@ class Pipeline:
         *,
         now: dt.datetime,
     ) -> Briefing:
-        stories = prepare(articles, self.encoding, self.config)
-        docs = [doc for story in stories for doc in story]
+        stories: list[list[Doc]] = []
+        sizes: list[int | None] = []
+
+        def produced() -> Iterator[list[tuple[Doc, Chunk]]]:
+            """Each story's map jobs (none when it is written in one call), as it is
+            chunked: its calls start while later stories are still being chunked."""
+            for story in prepare(articles, self.encoding, self.config):
+                size = one_call_tokens(self.prompts, story, self.encoding, self.config)
+                stories.append(story)
+                sizes.append(size)
+                jobs = (
+                    [] if one_call(size, self.config) else [(d, c) for d in story for c in d.chunks]
+                )
+                self._grow(len(jobs) + 1)
+                yield jobs
+
         problems = list(problems)
-        # A story whose articles fit the window is written from them: no map calls.
-        sizes = [one_call_tokens(self.prompts, s, self.encoding, self.config) for s in stories]
-        direct = [one_call(size, self.config) for size in sizes]
-        maps = [
-            [] if whole else [(doc, chunk) for doc in story for chunk in doc.chunks]
-            for story, whole in zip(stories, direct, strict=True)
-        ]
-        if self.progress is not None:
-            self.progress.grow(sum(len(jobs) for jobs in maps) + len(stories))
         # Map calls, then each story's call as soon as its notes are in (briefing/workers.py).
         # Each draft is checked on a thread of its own, so the thread that made the
         # call goes on to the next one instead of grounding the answer first.
@@ -121,11 +126,12 @@ class Pipeline:
         ):
             pending = workers.staged(
                 max(1, self.config.concurrency or 1),
-                maps,
+                produced(),
                 self._map_one,
                 lambda i, notes: self._drafted(checks, _noted(stories[i], notes), sizes[i]),
             )
             written = [None if job is None else job.result() for job in pending]
+        docs = [doc for story in stories for doc in story]
         grounding = Grounding()
         # Articles the map step or their story's call could not use, each once.
         problems += [Problem(path=d.article.path, reason=d.failed) for d in docs if d.failed]

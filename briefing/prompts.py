@@ -121,7 +121,9 @@ def _kind(spec: dict[str, Any]) -> str:
 class Prompts:
     """The prompt templates of a run: the user's folder first, then brief's own."""
 
-    def __init__(self, folder: Path | None = None) -> None:
+    def __init__(
+        self, folder: Path | None = None, *, compiled: jinja2.BytecodeCache | None = None
+    ) -> None:
         if folder is not None and not folder.is_dir():
             raise PromptError(
                 f"prompts folder {folder} does not exist. "
@@ -137,6 +139,7 @@ class Prompts:
             keep_trailing_newline=False,
             trim_blocks=True,
             lstrip_blocks=True,
+            bytecode_cache=compiled,
         )
         self.env.filters["fence"] = fence
 

@@ -322,9 +322,13 @@ def _load_template(name: str) -> str:
 
 
 @functools.cache
-def template(name: str = "page.html.j2") -> jinja2.Template:
-    """A page template of briefing/templates: autoescaped, strict, every value cleaned."""
+def template(
+    name: str = "page.html.j2", compiled: jinja2.BytecodeCache | None = None
+) -> jinja2.Template:
+    """A page template of briefing/templates: autoescaped, strict, every value cleaned;
+    ``compiled`` keeps it compiled between runs (:func:`briefing.cache.compiled_templates`)."""
     env = jinja2.Environment(
+        bytecode_cache=compiled,
         loader=jinja2.FunctionLoader(_load_template),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -358,7 +362,7 @@ def _covered(story: Story, sources: dict[int, Source]) -> str:
     return f"{head}: {', '.join(outlets)}" if outlets else head
 
 
-def to_html(briefing: Briefing) -> str:
+def to_html(briefing: Briefing, compiled: jinja2.BytecodeCache | None = None) -> str:
     """The briefing as one self-contained HTML page (inline CSS, no scripts, no requests)."""
     sources = {s.number: s for s in briefing.sources}
     lang = briefing.language if _LANG.fullmatch(briefing.language) else "und"
@@ -373,7 +377,7 @@ def to_html(briefing: Briefing) -> str:
         "outlet": lambda n: _outlet(sources, n),
         "level": lambda v: v if v in _LEVELS else "unknown",
     }
-    return template().render(
+    return template("page.html.j2", compiled).render(
         b=briefing,
         lang=lang,
         dir=text_direction(lang),
@@ -448,7 +452,12 @@ def _sync_folder(folder: Path) -> None:
 
 
 def write_briefing(
-    briefing: Briefing, out_dir: Path, stem: str, formats: Sequence[str]
+    briefing: Briefing,
+    out_dir: Path,
+    stem: str,
+    formats: Sequence[str],
+    *,
+    compiled: jinja2.BytecodeCache | None = None,
 ) -> list[Path]:
     """Write ``out_dir/{stem}.{ext}`` for each of ``formats``; returns the paths written.
 
@@ -469,7 +478,11 @@ def write_briefing(
             f"unknown output format {', '.join(map(repr, unknown))}; "
             f"valid formats are {', '.join(FORMATS)}"
         )
-    renderers = {"md": to_markdown, "html": to_html, "json": to_json}
+    renderers: dict[str, Callable[[Briefing], str]] = {
+        "md": to_markdown,
+        "html": lambda b: to_html(b, compiled),
+        "json": to_json,
+    }
     texts = {fmt: renderers[fmt](briefing) for fmt in wanted}
     try:
         out_dir.mkdir(parents=True, exist_ok=True)

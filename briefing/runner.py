@@ -18,7 +18,7 @@ from typing import Any
 
 from briefing import chunking, engine, ingest, render, weights
 from briefing.budget import Budget
-from briefing.cache import Cache
+from briefing.cache import Cache, compiled_templates
 from briefing.config import Config, Price
 from briefing.errors import EXIT_OK, EXIT_PARTIAL, ConfigError
 from briefing.llm import LLM, make_client
@@ -116,6 +116,7 @@ def make(
 ) -> Result:
     """Brief the articles in ``folder``; write the files to ``config.out_dir``."""
     articles, problems = ingest.read_folder(folder, exclude=config.out_dir)
+    compiled = compiled_templates(cache_dir)
     briefing = brief(
         articles,
         problems,
@@ -127,7 +128,7 @@ def make(
         http_client=http_client,
     )
     stem = now.date().isoformat()
-    files = render.write_briefing(briefing, config.out_dir, stem, config.formats)
+    files = render.write_briefing(briefing, config.out_dir, stem, config.formats, compiled=compiled)
     return Result(briefing, files)
 
 
@@ -143,7 +144,7 @@ def brief(
     http_client: Any = None,
 ) -> Briefing:
     """Brief ``articles`` (already read) on the configured model; writes no file."""
-    prompts = Prompts(config.prompts_dir)
+    prompts = Prompts(config.prompts_dir, compiled=compiled_templates(cache_dir))
     encoding = chunking.load_encoding(config.encoding)
     cache = Cache(cache_dir / "answers.sqlite3") if use_cache else None
     try:
@@ -200,7 +201,7 @@ def plan(folder: Path, config: Config) -> Plan:
     articles, problems = ingest.read_folder(folder, exclude=config.out_dir)
     prompts = Prompts(config.prompts_dir)
     encoding = chunking.load_encoding(config.encoding)
-    stories = prepare(articles, encoding, config)
+    stories = list(prepare(articles, encoding, config))
     map_guide = field_guide(ChunkNotes)
     story_guide = field_guide(StoryDraft)
     rows: list[ArticlePlan] = []

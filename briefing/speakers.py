@@ -89,17 +89,16 @@ def find(sentences: Mapping[int, Mapping[int, str]]) -> list[Mention]:
     """Mentions in the sentences of each source (source -> sentence id -> text), in
     order; a bare surname counts when a full name ending in it occurs in the sources."""
     raw: list[tuple[str, str, str, str]] = []
-    for source, numbered in sentences.items():
+    prose = _prose(sentences)
+    for source, numbered in prose.items():
         for number, sentence in numbered.items():
-            if _headline(sentence):
-                continue
             for pattern in (_GOVERNMENT, _PERSON):
                 for match in pattern.finditer(sentence):
                     title, name = _split_title(match.group("name"))
                     role = (match.groupdict().get("role") or title).strip()
                     clause = sentence[match.start("verb") :].strip()
                     raw.append((name, role, f"{source}.{number}", clause))
-    full = _full_names(sentences)
+    full = _full_names(prose)
     found: list[Mention] = []
     for name, role, cite, clause in raw:
         if len(name.split()) == 1:
@@ -168,14 +167,20 @@ def byline(text: str) -> bool:
     return bool(_BYLINE.search(text))
 
 
-def _full_names(sentences: Mapping[int, Mapping[int, str]]) -> dict[str, tuple[str, str]]:
+def _prose(sentences: Mapping[int, Mapping[int, str]]) -> dict[int, dict[int, str]]:
+    """The sentences without headlines (see :func:`_headline`)."""
+    return {
+        source: {number: text for number, text in numbered.items() if not _headline(text)}
+        for source, numbered in sentences.items()
+    }
+
+
+def _full_names(prose: Mapping[int, Mapping[int, str]]) -> dict[str, tuple[str, str]]:
     """Surname -> the first full name of two or more words that ends in it, and the
-    title written before it ("Russian President")."""
+    title written before it ("Russian President"), in sentences without headlines."""
     full: dict[str, tuple[str, str]] = {}
-    for numbered in sentences.values():
+    for numbered in prose.values():
         for sentence in numbered.values():
-            if _headline(sentence):
-                continue
             for match in _FULL.finditer(sentence):
                 title, name = _split_title(match.group(0))
                 if len(name.split()) > 1:
@@ -203,8 +208,8 @@ def _adjective(tokens: list[str]) -> bool:
 
 def _headline(sentence: str) -> bool:
     """A title-cased line, where every word is capitalised and names cannot be told."""
-    words = [w for w in sentence.split() if w[:1].isalpha()]
-    return len(words) >= 4 and sum(w[:1].isupper() for w in words) / len(words) > 0.7
+    initials = [w[0] for w in sentence.split() if w[0].isalpha()]
+    return len(initials) >= 4 and sum(c.isupper() for c in initials) / len(initials) > 0.7
 
 
 def _position(clause: str) -> str:

@@ -10,7 +10,7 @@ context window with room for the answer (:func:`one_call_tokens`, :func:`room`).
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import tiktoken
@@ -44,15 +44,24 @@ class Doc:
 
 def prepare(
     articles: Sequence[Article], encoding: tiktoken.Encoding, config: Config
-) -> list[list[Doc]]:
-    """Stories as lists of numbered, chunked documents."""
+) -> Iterator[list[Doc]]:
+    """Stories as lists of numbered, chunked documents, one at a time.
+
+    The articles are grouped first (which needs them all); each story's articles
+    are then split and chunked only when the story is taken, so a run can send its
+    first story to the model while later stories are still being chunked."""
     if config.chunk_tokens + config.max_output_tokens + 600 > (config.context_window):
         raise ConfigError(
             f"chunk_tokens ({config.chunk_tokens}) + max_output_tokens "
             f"({config.max_output_tokens}) do not leave room for the prompt in a "
             f"context window of {config.context_window}. Lower --chunk-tokens."
         )
-    stories: list[list[Doc]] = []
+    return _chunked(articles, encoding, config)
+
+
+def _chunked(
+    articles: Sequence[Article], encoding: tiktoken.Encoding, config: Config
+) -> Iterator[list[Doc]]:
     number = 0
     for group in clustering.group(articles):
         docs = []
@@ -69,8 +78,7 @@ def prepare(
             copies = group.copies.get(article.id, [])
             text = {s.number: s.text for s in sentences}
             docs.append(Doc(number, article, copies, chunks, text))
-        stories.append(docs)
-    return stories
+        yield docs
 
 
 def map_messages(prompts: Prompts, doc: Doc, chunk: Chunk, guide: str) -> list[dict[str, str]]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import NamedTuple
 
 # Quotations are someone else's words, not the outlet's.
 _QUOTED = re.compile(r"[\"“”«][^\"“”«»]*[\"“”»]|(?<!\w)['‘][^'‘’]+['’](?!\w)")
@@ -44,33 +43,32 @@ def own_phrase_lists(
     grams = {number: _phrases(text, sizes) for number, text in texts.items()}
     seen: dict[str, int] = {}
     for phrases in grams.values():
-        for key in {p.key for p in phrases}:
+        for key in {p[0] for p in phrases}:
             seen[key] = seen.get(key, 0) + 1
     # Plain words (no names) say most about the outlet's own view; then longer ones.
     ranks = [(named, size) for named in (False, True) for size in sorted(sizes, reverse=True)]
     found: dict[int, list[str]] = {}
     for number, phrases in grams.items():
-        mine = [p for p in phrases if seen[p.key] == 1]
+        mine = [p for p in phrases if seen[p[0]] == 1]
         picked: list[str] = []
         used: set[str] = set()
         for named, size in ranks:
-            for phrase in mine:
-                if len(picked) == count or (phrase.named, phrase.size) != (named, size):
+            for key, text, phrase_size, phrase_named in mine:
+                if len(picked) == count or (phrase_named, phrase_size) != (named, size):
                     continue
-                words = set(phrase.key.split())
+                words = set(key.split())
                 if not words & used:
-                    picked.append(phrase.text)
+                    picked.append(text)
                     used |= words
         if picked:
             found[number] = picked
     return found
 
 
-class _Phrase(NamedTuple):
-    key: str  # lower case
-    text: str  # as written
-    size: int  # words
-    named: bool  # holds a capitalised word
+# A phrase: (key in lower case, text as written, words, whether it holds a capitalised
+# word). Plain tuples: a story's articles give tens of thousands of them, and a
+# NamedTuple costs twice as much to make.
+_Phrase = tuple[str, str, int, bool]
 
 
 def _phrases(text: str, sizes: tuple[int, ...]) -> list[_Phrase]:
@@ -81,15 +79,20 @@ def _phrases(text: str, sizes: tuple[int, ...]) -> list[_Phrase]:
         words = _WORD.findall(clause)
         lower = [w.lower() for w in words]
         upper = [w[:1].isupper() for w in words]
+        usable = [w not in _STOP for w in lower]
         for size in sizes:
             for i in range(len(words) - size + 1):
-                if lower[i] in _STOP or lower[i + size - 1] in _STOP:
+                if not (usable[i] and usable[i + size - 1]):
                     continue
                 capitals = upper[i : i + size]
                 if all(capitals):  # a name, or a title-cased line
                     continue
-                gram = words[i : i + size]
                 out.append(
-                    _Phrase(" ".join(lower[i : i + size]), " ".join(gram), size, any(capitals))
+                    (
+                        " ".join(lower[i : i + size]),
+                        " ".join(words[i : i + size]),
+                        size,
+                        any(capitals),
+                    )
                 )
     return out

@@ -12,6 +12,10 @@ map call of a later story, so
 * a run that stops early (``--max-tokens`` spent) has finished whole stories, the
   first ones (the largest), instead of notes on every article and no story.
 
+The groups may come from a generator: the caller's thread takes each group as it is
+produced and its jobs start at once, while the caller produces the next (a run's
+first calls go out before the last stories are chunked).
+
 The first exception a job raises stops the pool and is raised to the caller; jobs
 not yet started are dropped.
 """
@@ -23,7 +27,7 @@ import itertools
 import queue
 import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Generic, TypeVar
 
 _A = TypeVar("_A")
@@ -39,15 +43,14 @@ SWITCH_INTERVAL = 0.0005
 class _Run(Generic[_A, _B, _R]):
     def __init__(
         self,
-        groups: Sequence[Sequence[_A]],
         first: Callable[[_A], _B],
         then: Callable[[int, list[_B]], _R],
     ) -> None:
-        self.groups, self.first, self.then = groups, first, then
-        self.outs: list[list[Any]] = [[None] * len(group) for group in groups]
-        self.waiting = [len(group) for group in groups]  # first-stage jobs left per group
-        self.results: list[Any] = [None] * len(groups)
-        self.left = sum(len(group) for group in groups) + len(groups)  # all jobs
+        self.first, self.then = first, then
+        self.outs: list[list[Any]] = []
+        self.waiting: list[int] = []  # first-stage jobs left per group
+        self.results: list[Any] = []
+        self.left = 0  # jobs added and not finished
         self.error: BaseException | None = None
         self.done = threading.Condition()
         self.jobs: queue.PriorityQueue[tuple[tuple[float, int, int], Callable[[], None]]]
@@ -58,12 +61,18 @@ class _Run(Generic[_A, _B, _R]):
         # Lower runs sooner: earlier stories first; within a story, its call first.
         self.jobs.put(((group, stage, next(self.order)), job))
 
-    def start(self) -> None:
-        for i, group in enumerate(self.groups):
-            if not group:
-                self.push(i, 0, self._then_job(i))
-            for j, item in enumerate(group):
-                self.push(i, 1, self._first_job(i, j, item))
+    def add(self, group: Sequence[_A]) -> None:
+        """Queue a group's jobs: its first-stage jobs, or its second stage if it has none."""
+        with self.done:
+            i = len(self.outs)
+            self.outs.append([None] * len(group))
+            self.waiting.append(len(group))
+            self.results.append(None)
+            self.left += len(group) + 1
+        if not group:
+            self.push(i, 0, self._then_job(i))
+        for j, item in enumerate(group):
+            self.push(i, 1, self._first_job(i, j, item))
 
     def _first_job(self, i: int, j: int, item: _A) -> Callable[[], None]:
         def job() -> None:
@@ -102,21 +111,25 @@ class _Run(Generic[_A, _B, _R]):
 
 def staged(
     size: int,
-    groups: Sequence[Sequence[_A]],
+    groups: Iterable[Sequence[_A]],
     first: Callable[[_A], _B],
     then: Callable[[int, list[_B]], _R],
 ) -> list[_R]:
-    """``then(i, [first(a) for a in groups[i]])`` for every group, on ``size`` threads.
+    """``then(i, [first(a) for a in group_i])`` for every group, on ``size`` threads.
 
-    The results come in group order."""
+    ``groups`` is consumed in the caller's thread, each group's jobs queued as soon
+    as it is produced. The results come in group order."""
     if size <= 1:
         return [then(i, [first(item) for item in group]) for i, group in enumerate(groups)]
-    run: _Run[_A, _B, _R] = _Run(groups, first, then)
-    run.start()
+    run: _Run[_A, _B, _R] = _Run(first, then)
     threads = [threading.Thread(target=run.work, daemon=True) for _ in range(size)]
     for thread in threads:
         thread.start()
     try:
+        for group in groups:
+            if run.error is not None:
+                break
+            run.add(group)
         with run.done:
             while run.left and run.error is None:
                 run.done.wait(0.5)  # wakes up for Ctrl-C too

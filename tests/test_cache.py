@@ -135,3 +135,45 @@ def test_a_full_disk_does_not_stop_the_run(tmp_path: Path) -> None:
     assert cache.failure is not None and "full" in cache.failure
     assert cache.get("k1") == ('{"a": 1}', 1, 1) and cache.get("k2") is None
     cache.close()
+
+
+def test_templates_are_kept_compiled_between_runs(tmp_path: Path) -> None:
+    """The prompts and the page are compiled once into cache_dir/templates; a later
+    run loads them from there and renders the same text; an edited prompt is
+    compiled again."""
+    from briefing import render
+    from briefing.cache import compiled_templates
+    from briefing.models import Briefing
+    from briefing.prompts import Prompts, copy_defaults
+
+    prompts_dir = tmp_path / "prompts"
+    copy_defaults(prompts_dir)
+    compiled = compiled_templates(tmp_path / "cache")
+    assert compiled is not None
+    first = Prompts(prompts_dir, compiled=compiled).render("merge", notes="N", guide="G")
+    stored = sorted((tmp_path / "cache" / "templates").iterdir())
+    assert stored, "nothing was kept compiled"
+    again = Prompts(prompts_dir, compiled=compiled_templates(tmp_path / "cache"))
+    assert again.render("merge", notes="N", guide="G") == first
+    assert sorted((tmp_path / "cache" / "templates").iterdir()) == stored
+
+    merge = prompts_dir / "merge.j2"
+    merge.write_text(merge.read_text(encoding="utf-8").replace("{{ notes", "EDITED {{ notes"))
+    edited = Prompts(prompts_dir, compiled=compiled_templates(tmp_path / "cache"))
+    assert edited.render("merge", notes="N", guide="G") != first
+
+    briefing = Briefing.model_validate_json(
+        (ROOT / "docs" / "example-briefing" / "2026-11-22.json").read_text(encoding="utf-8")
+    )
+    page = render.to_html(briefing, compiled_templates(tmp_path / "cache"))
+    assert page == render.to_html(briefing, compiled_templates(tmp_path / "cache"))
+    assert page == render.to_html(briefing)
+
+
+def test_no_compiled_templates_where_the_cache_cannot_be_made(tmp_path: Path) -> None:
+    from briefing.cache import compiled_templates
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+
+    assert compiled_templates(blocker) is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Iterator
 
 import pytest
 
@@ -73,3 +74,35 @@ def test_a_run_switches_threads_sooner_and_restores_the_interval() -> None:
     with pytest.raises(RuntimeError), workers.responsive(0.0002):
         raise RuntimeError("a failed run")
     assert sys.getswitchinterval() == before
+
+
+@pytest.mark.parametrize("size", [1, 2])
+def test_groups_start_as_they_are_produced(size: int) -> None:
+    """A generator of groups: the first group's call is made before the second group
+    exists (a run's first stories go out while later ones are still being chunked)."""
+    called = threading.Event()
+
+    def groups() -> Iterator[list[str]]:
+        yield ["a"]
+        assert called.wait(10), "the first group waited for the second to be produced"
+        yield ["b"]
+
+    def then(i: int, results: list[str]) -> str:
+        called.set()
+        return f"{i}:{''.join(results)}"
+
+    assert workers.staged(size, groups(), str.upper, then) == ["0:A", "1:B"]
+
+
+def test_an_error_while_producing_stops_the_pool() -> None:
+    def groups() -> Iterator[list[str]]:
+        yield ["a"]
+        raise ValueError("bad article")
+
+    before = threading.active_count()
+    with pytest.raises(ValueError, match="bad article"):
+        workers.staged(2, groups(), str.upper, lambda i, r: r)
+    for thread in threading.enumerate():
+        if thread.name.startswith("Thread-") and thread.daemon:
+            thread.join(5)
+    assert threading.active_count() <= before
