@@ -101,18 +101,17 @@ class Pipeline:
         now: dt.datetime,
     ) -> Briefing:
         stories: list[list[Doc]] = []
-        sizes: list[int | None] = []
+        direct: list[list[dict[str, str]] | None] = []  # a one-call story's messages
 
         def produced() -> Iterator[list[tuple[Doc, Chunk]]]:
             """Each story's map jobs (none when it is written in one call), as it is
-            chunked: its calls start while later stories are still being chunked."""
+            chunked: its calls start while later stories are still being chunked, and
+            its messages are ready before a thread takes it."""
             for story in prepare(articles, self.encoding, self.config):
-                size = one_call_tokens(self.prompts, story, self.encoding, self.config)
+                messages = self._one_call(story)
                 stories.append(story)
-                sizes.append(size)
-                jobs = (
-                    [] if one_call(size, self.config) else [(d, c) for d in story for c in d.chunks]
-                )
+                direct.append(messages)
+                jobs = [] if messages else [(d, c) for d in story for c in d.chunks]
                 self._grow(len(jobs) + 1)
                 yield jobs
 
@@ -128,7 +127,7 @@ class Pipeline:
                 max(1, self.config.concurrency or 1),
                 produced(),
                 self._map_one,
-                lambda i, notes: self._drafted(checks, _noted(stories[i], notes), sizes[i]),
+                lambda i, notes: self._drafted(checks, _noted(stories[i], notes), direct[i]),
             )
             written = [None if job is None else job.result() for job in pending]
         docs = [doc for story in stories for doc in story]
@@ -193,10 +192,10 @@ class Pipeline:
     # -- reduce -------------------------------------------------------------------------------
 
     def _drafted(
-        self, checks: Executor, docs: list[Doc], size: int | None
+        self, checks: Executor, docs: list[Doc], direct: list[dict[str, str]] | None
     ) -> Future[_Written] | None:
         """A story's call; its check is handed to ``checks``."""
-        draft = self._story(docs, size=size)
+        draft = self._story(docs, direct)
         live = [d for d in docs if not d.failed]
         if draft is None or not live:
             return None
@@ -221,31 +220,38 @@ class Pipeline:
         count_untraced(checker.report, [fact for d in live for fact in d.untraced])
         return live, draft, checked, checker.report
 
-    def _story(self, docs: list[Doc], *, size: int | None) -> StoryDraft | None:
-        """The story call: on the articles themselves when their estimated ``size``
-        fits the window, else (or when they do not fit after all, or the model cannot
-        answer) on their notes. Messages estimated near the limit are counted exactly."""
+    def _one_call(self, docs: list[Doc]) -> list[dict[str, str]] | None:
+        """The messages of the story's call on its articles, when they fit the window
+        (estimated from the chunks; counted exactly only near the limit), else None."""
+        size = one_call_tokens(self.prompts, docs, self.encoding, self.config)
+        if not one_call(size, self.config) or not docs:
+            return None
+        messages = direct_messages(self.prompts, docs)
+        limit = room(self.config)
+        near = size is not None and size > limit * _SURE
+        if near and count_messages(self.encoding, messages) > limit:
+            return None  # the estimate was short: notes first after all
+        return messages
+
+    def _story(self, docs: list[Doc], direct: list[dict[str, str]] | None) -> StoryDraft | None:
+        """The story call: on the articles themselves (``direct``, their messages) when
+        they fit the window, else (or when the model cannot answer that) on their notes."""
         subject = "story of " + ", ".join(d.article.path for d in docs)
-        if size is not None and one_call(size, self.config) and docs:
-            messages = direct_messages(self.prompts, docs)
-            limit = room(self.config)
-            if size > limit * _SURE and count_messages(self.encoding, messages) > limit:
-                docs = self._notes(docs)  # the estimate was short: notes first after all
-            else:
-                try:
-                    answer = self.llm.ask("direct", messages, StoryFromSources, subject=subject)
-                    ids = story_ids((d.number, d.sentences) for d in docs)
-                    return _one_source(resolve(answer, ids).draft(), docs)
-                except OutputError:
-                    # The model could not write it all at once: notes first, as for a
-                    # story too long for one call, so a bad article costs only itself.
-                    self._grow(1)
-                    docs = self._notes(docs)
-                except CallError as err:
-                    _fail(docs, err)
-                    return None
-                finally:
-                    self._tick(1)
+        if direct is not None and docs:
+            try:
+                answer = self.llm.ask("direct", direct, StoryFromSources, subject=subject)
+                ids = story_ids((d.number, d.sentences) for d in docs)
+                return _one_source(resolve(answer, ids).draft(), docs)
+            except OutputError:
+                # The model could not write it all at once: notes first, as for a
+                # story too long for one call, so a bad article costs only itself.
+                self._grow(1)
+                docs = self._notes(docs)
+            except CallError as err:
+                _fail(docs, err)
+                return None
+            finally:
+                self._tick(1)
         if not docs:  # no article left (every one failed at the model)
             self._tick(1)
             return None

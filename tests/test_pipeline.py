@@ -523,6 +523,34 @@ def test_a_story_too_long_for_one_call_takes_notes_first(fake_server: FakeServer
     assert briefing.stories[0].sources == [1, 2]
 
 
+def test_an_estimate_short_near_the_limit_is_counted_and_takes_notes_first(
+    fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An estimate just under the limit is checked by counting the messages; when they
+    do not fit after all, the story's articles go through map calls like any story too
+    long for one call (with their progress counted), not a call the server refuses."""
+    articles, _ = ingest.read_folder(SEEDS)
+    small = {"context_window": 2048, "max_output_tokens": 256, "chunk_tokens": 600}
+    limit = 2048 - 256 - 64
+    monkeypatch.setattr("briefing.pipeline.one_call_tokens", lambda *args: limit - 1)
+    grown: list[int] = []
+
+    class Counted:
+        def grow(self, calls: int) -> None:
+            grown.append(calls)
+
+        def advance(self, calls: int = 1) -> None:
+            pass
+
+    run = pipeline(fake_server, **small)
+    run.progress = Counted()
+    result = run.run(articles, now=NOW)
+    assert fake_server.calls("StoryFromSources") == []
+    maps = len(fake_server.calls("ChunkNotes"))
+    assert maps >= 2 and len(fake_server.calls("StoryDraft")) == 1
+    assert sum(grown) == maps + 1 and result.stories[0].sources == [1, 2]
+
+
 def pipeline_docs(articles: list[Article]) -> list[Doc]:
     [docs] = prepare(articles, chunking.load_encoding(), Config())
     return docs
