@@ -335,6 +335,21 @@ def throughput(folder: Path, repeat: int) -> dict[str, float]:
     return {"mb": mb, "tokens": tokens, "ingest": mb / best_ingest, "raw": mb / best_raw}
 
 
+def imports(repeat: int = 3) -> str:
+    """Seconds to import brief's run (not in the wall times, which start at the call),
+    best of ``repeat``, less an empty interpreter's start."""
+
+    def best(code: str) -> float:
+        times = []
+        for _ in range(repeat):
+            begin = time.perf_counter()
+            subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+            times.append(time.perf_counter() - begin)
+        return min(times)
+
+    return f"{best('import briefing.runner') - best('pass'):.2f} s"
+
+
 def embedded() -> list[tuple[str, str]]:
     """brief's overhead over the raw engine time, on the embedded model and the seeds
     folder: the measurement of bench/bench_engine.py (``brief_seeds``), one call at a
@@ -375,11 +390,18 @@ def measure(
     work: Path,
     *,
     formats: str,
-    cache: Path | None = None,
+    answers: bool = False,
     direct: bool = True,
 ) -> dict[str, Any]:
+    """One run of brief against the stub. Its cache folder is the bench's: the compiled
+    templates and the tokenizer's ranks kept there by earlier runs are used, as on a
+    machine where brief has run before; the answer cache is emptied first unless
+    ``answers`` (a second run over the same folder)."""
     stub_stats(base_url, reset=True)
-    cache = cache or Path(tempfile.mkdtemp(dir=work, prefix="cache"))
+    cache = work / "brief-cache"
+    if not answers:
+        for stale in cache.glob("answers.sqlite3*"):
+            stale.unlink()
     result = child(
         "run", str(folder), base_url, str(concurrency), str(cache), str(work / "out"), formats,
         "direct" if direct else "notes",
@@ -441,6 +463,18 @@ def main() -> None:
                 f"{speed['ingest'] / speed['raw']:.2f}x",
             )
         )
+        # The first run on a machine compiles brief's templates and keeps the tokenizer's
+        # ranks in its cache folder; every run below finds them there.
+        cold = measure(base_url, folders[50], 32, work, formats=args.formats)
+        warm = measure(base_url, folders[50], 32, work, formats=args.formats)
+        rows.append(
+            (
+                "N=50, C=32: first run on the machine vs next (no answers cached)",
+                f"{cold['wall']:.2f} s (before 1st call {cold['before']:.2f} s) vs "
+                f"{warm['wall']:.2f} s ({warm['before']:.2f} s)",
+            )
+        )
+        rows.append(("imports before brief runs (python -c 'import briefing.runner')", imports()))
         first = None
         for c in (1, 8, 32) if not args.quick else (8, 32):
             res = measure(base_url, folders[200], c, work, formats=args.formats)
@@ -468,6 +502,15 @@ def main() -> None:
                 + ")",
             ),
         ]
+        # The answers of the runs above are in the cache: a second run makes no call.
+        again = measure(base_url, folders[200], 8, work, formats=args.formats, answers=True)
+        rows.append(
+            (
+                "second run, same folder (N=200, C=8)",
+                f"{again['requests']} model calls, {again['cached']} cached, "
+                f"wall {again['wall']:.2f} s",
+            )
+        )
         # The same at C = 8 with notes first (map, then the story from the notes): the
         # way a story too long for one call goes, and the embedded model's default.
         notes = measure(base_url, folders[200], 8, work, formats=args.formats, direct=False)
@@ -487,16 +530,6 @@ def main() -> None:
                 ", ".join(f"{step} {n}" for step, n in sorted(notes["steps"].items())),
             ),
         ]
-        again = measure(
-            base_url, folders[200], 8, work, formats=args.formats, cache=Path(first["cache"])
-        )
-        rows.append(
-            (
-                "second run, same folder (N=200, C=8)",
-                f"{again['requests']} model calls, {again['cached']} cached, "
-                f"wall {again['wall']:.2f} s",
-            )
-        )
         for n, folder in folders.items():
             res = measure(base_url, folder, 32, work, formats=args.formats)
             rows.append(

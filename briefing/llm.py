@@ -30,6 +30,10 @@ import threading
 from typing import Any, TypeVar, cast
 
 import openai
+
+# openai imports its chat resource on first use (0.05 s); imported with brief, it no
+# longer holds up a run's first requests, which all wait for that import.
+import openai.resources.chat.chat
 from pydantic import BaseModel, ValidationError
 
 from briefing.backoff import Backoff, retried, retry_after
