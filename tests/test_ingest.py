@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -14,6 +15,7 @@ from pathlib import Path
 import html5lib
 import pytest
 
+from briefing import ingest
 from briefing.errors import InputError
 from briefing.ingest import article_id, iter_folder, read_article, read_folder
 from briefing.models import Article, Problem
@@ -317,6 +319,14 @@ def test_article_id_ignores_whitespace() -> None:
     assert article_id("a  b\n\nc") == article_id("a b c")
     assert article_id("a b c") != article_id("a b d")
     assert re.fullmatch(r"[0-9a-f]{16}", article_id("a b c"))
+    # Every kind of whitespace, where the shortcut for plain spaces and newlines applies
+    # and where it does not: the same id as the whitespace squeezed by split.
+    spaces = [c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace()]
+    assert set(ingest._OTHER_SPACES) == set(spaces) - {" ", "\n"}
+    for space in [*spaces, "\n\n", "\n\n\n", "  ", " \n", "\n "]:
+        for text in (f"a{space}b", f"{space}a b", f"a b{space}", f"a\n\nb{space}c"):
+            squeezed = " ".join(text.split()).encode()
+            assert article_id(text) == hashlib.sha256(squeezed).hexdigest()[:16]
 
 
 def test_walk_is_sorted_and_lazy(tmp_path: Path) -> None:
