@@ -145,7 +145,7 @@ def brief(
 ) -> Briefing:
     """Brief ``articles`` (already read) on the configured model; writes no file."""
     prompts = Prompts(config.prompts_dir, compiled=compiled_templates(cache_dir))
-    encoding = chunking.load_encoding(config.encoding)
+    encoding = chunking.load_encoding(config.encoding, cache_dir)
     cache = Cache(cache_dir / "answers.sqlite3") if use_cache else None
     try:
         with endpoint(config, cache_dir) as (base_url, model, concurrency):

