@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import math
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -145,15 +146,24 @@ def brief(
 ) -> Briefing:
     """Brief ``articles`` (already read) on the configured model; writes no file."""
     prompts = Prompts(config.prompts_dir, compiled=compiled_templates(cache_dir))
-    encoding = chunking.load_encoding(config.encoding, cache_dir)
     cache = Cache(cache_dir / "answers.sqlite3") if use_cache else None
     try:
-        with endpoint(config, cache_dir) as (base_url, model, concurrency):
-            client = make_client(
-                base_url, config.api_key, timeout=config.timeout, http_client=http_client
+        with (
+            endpoint(config, cache_dir) as (base_url, model, concurrency),
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="brief-client") as side,
+        ):
+            # Most of making the HTTP client is OpenSSL loading certificates, which lets
+            # the interpreter go: it is made on the side while the tokenizer loads.
+            client = side.submit(
+                make_client,
+                base_url,
+                config.api_key,
+                timeout=config.timeout,
+                http_client=http_client,
             )
+            encoding = chunking.load_encoding(config.encoding, cache_dir)
             llm = LLM(
-                client,
+                client.result(),
                 model,
                 cache=cache,
                 temperature=config.temperature,
