@@ -22,6 +22,7 @@ cached by content (see :mod:`briefing.cache`).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import json
@@ -119,6 +120,7 @@ class LLM:
         mode: str = "json_schema",
         backoff: Backoff | None = None,
         budget: Budget | None = None,
+        slots: int | None = None,
     ) -> None:
         if mode not in MODES:
             raise LLMError(f"unknown structured-output mode {mode!r}; use one of {MODES}.")
@@ -131,6 +133,12 @@ class LLM:
         self.mode = mode
         self.backoff = backoff if backoff is not None else Backoff()
         self.budget = budget
+        # At most ``slots`` requests in flight, however many threads ask: a thread
+        # holds a slot from sending its request to receiving the answer, so its own
+        # work before and after (messages, cache, validation) does not keep a slot of
+        # the server idle.
+        self.slots = slots
+        self._slots = threading.BoundedSemaphore(slots) if slots else contextlib.nullcontext()
         self._lock = threading.Lock()
 
     def ask(self, step: str, messages: list[dict[str, str]], output: type[T], *, subject: str) -> T:
@@ -241,13 +249,14 @@ class LLM:
             tries += 1
             self.backoff.wait_turn()
             try:
-                response = self.client.chat.completions.create(
-                    model=self.model,
-                    messages=cast(Any, messages),
-                    temperature=self.temperature,
-                    max_tokens=self.max_tokens,
-                    response_format=cast(Any, _response_format(mode, output.__name__, schema)),
-                )
+                with self._slots:
+                    response = self.client.chat.completions.create(
+                        model=self.model,
+                        messages=cast(Any, messages),
+                        temperature=self.temperature,
+                        max_tokens=self.max_tokens,
+                        response_format=cast(Any, _response_format(mode, output.__name__, schema)),
+                    )
             except openai.BadRequestError as err:
                 if _refuses_format(err) and mode != MODES[-1]:
                     with self._lock:

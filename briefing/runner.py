@@ -169,6 +169,7 @@ def brief(
                 temperature=config.temperature,
                 max_tokens=config.max_output_tokens,
                 budget=None if config.max_tokens is None else Budget(config.max_tokens, encoding),
+                slots=concurrency,
             )
             run_config = config.model_copy(update={"concurrency": concurrency})
             pipeline = Pipeline(llm, prompts, encoding, run_config, progress)

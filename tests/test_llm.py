@@ -296,6 +296,26 @@ def test_one_retry_after_pauses_every_call_in_flight(fake_server: FakeServer) ->
     assert min(later) >= 1.0, later
 
 
+def test_no_more_requests_in_flight_than_slots(fake_server: FakeServer) -> None:
+    """Six threads ask at once through two slots: the requests reach the server two
+    at a time, each pair once the pair before it is answered."""
+    fake_server.script += [
+        Reply(delay=0.3, body=completion({"messages": MESSAGES}, json.dumps(GOOD)))
+    ] * 6
+    llm = llm_for(fake_server, slots=2)
+
+    def ask(n: int) -> Verdict:
+        question = [*MESSAGES[:1], {"role": "user", "content": f"Question {n}?"}]
+        return llm.ask("test", question, Verdict, subject=f"{n}.txt")
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(ask, range(6)))
+    assert answers == [Verdict(**GOOD)] * 6
+    times = sorted(fake_server.times)
+    assert len(times) == 6
+    assert times[2] - times[0] >= 0.25 and times[4] - times[2] >= 0.25, times
+
+
 def test_unreachable_server_fails_the_run_after_its_retries() -> None:
     client = make_client(f"http://127.0.0.1:{_closed_port()}/v1", None)
     llm = LLM(client, "m", backoff=Backoff(2, first=0.01))
