@@ -354,8 +354,9 @@ class Pipeline:
     def _threads(self) -> int:
         """Threads for the run's calls: ``concurrency``, and when the model client
         holds the calls in flight to that many (its slots), a few more, whose next
-        request is ready when a slot frees (N=200 at C=8 against the bench's stub:
-        1.15 times the latency floor with 8 threads, see docs/PERFORMANCE.md)."""
+        request is ready when a slot frees (N=200 at C=8 against the bench's stub: 1.13
+        to 1.15 times the latency floor with 8 threads, 1.10 to 1.12 with 10;
+        docs/PERFORMANCE.md)."""
         calls = max(1, self.config.concurrency or 1)
         if calls == 1 or self.llm.slots is None:
             return calls
