@@ -55,10 +55,8 @@ from briefing.prompts import Prompts, field_guide
 from briefing.stories import (
     Doc,
     count_messages,
-    direct_messages,
     map_messages,
-    one_call,
-    one_call_tokens,
+    one_call_messages,
     prepare,
     room,
 )
@@ -72,9 +70,6 @@ class Progress(Protocol):
     def advance(self, calls: int = 1) -> None: ...
 
 
-# An estimate below this share of the limit is taken without an exact count (the
-# estimate errs high; sentence numbers past 999 cost a token more than in the chunks).
-_SURE = 0.9
 # Threads beyond the calls in flight, when the model client limits those (LLM.slots).
 _SPARE = 2
 _T = TypeVar("_T")
@@ -110,7 +105,7 @@ class Pipeline:
             chunked: its calls start while later stories are still being chunked, and
             its messages are ready before a thread takes it."""
             for story in prepare(articles, self.encoding, self.config):
-                messages = self._one_call(story)
+                messages = one_call_messages(self.prompts, story, self.encoding, self.config)
                 stories.append(story)
                 direct.append(messages)
                 jobs = [] if messages else [(d, c) for d in story for c in d.chunks]
@@ -221,19 +216,6 @@ class Pipeline:
         )
         count_untraced(checker.report, [fact for d in live for fact in d.untraced])
         return live, draft, checked, checker.report
-
-    def _one_call(self, docs: list[Doc]) -> list[dict[str, str]] | None:
-        """The messages of the story's call on its articles, when they fit the window
-        (estimated from the chunks; counted exactly only near the limit), else None."""
-        size = one_call_tokens(self.prompts, docs, self.encoding, self.config)
-        if not one_call(size, self.config) or not docs:
-            return None
-        messages = direct_messages(self.prompts, docs)
-        limit = room(self.config)
-        near = size is not None and size > limit * _SURE
-        if near and count_messages(self.encoding, messages) > limit:
-            return None  # the estimate was short: notes first after all
-        return messages
 
     def _story(self, docs: list[Doc], direct: list[dict[str, str]] | None) -> StoryDraft | None:
         """The story call: on the articles themselves (``direct``, their messages) when

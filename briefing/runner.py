@@ -26,15 +26,7 @@ from briefing.llm import LLM, make_client
 from briefing.models import Article, Briefing, ChunkNotes, Problem, StoryDraft
 from briefing.pipeline import Pipeline, Progress
 from briefing.prompts import Prompts, field_guide
-from briefing.stories import (
-    count_messages,
-    direct_messages,
-    map_messages,
-    one_call,
-    one_call_tokens,
-    prepare,
-    room,
-)
+from briefing.stories import count_messages, map_messages, one_call_messages, prepare
 
 LOCAL_SLOTS = 2
 # Remote APIs serve many requests at once: with 8 in flight a run of 200 articles
@@ -226,11 +218,10 @@ def plan(folder: Path, config: Config) -> Plan:
             )
             for d in docs
         ]
-        if one_call(one_call_tokens(prompts, docs, encoding, config), config):
-            direct = count_messages(encoding, direct_messages(prompts, docs))
-            if direct <= room(config):  # one call on the articles themselves
-                prompt_tokens += direct
-                continue
+        direct = one_call_messages(prompts, docs, encoding, config)
+        if direct is not None:  # one call on the articles themselves
+            prompt_tokens += count_messages(encoding, direct)
+            continue
         for doc in docs:
             for chunk in doc.chunks:
                 messages = map_messages(prompts, doc, chunk, map_guide)

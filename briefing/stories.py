@@ -27,6 +27,9 @@ _MARGIN = 64
 # Tokens of an article's frame in the direct prompt besides its outlet, title and date
 # ("<article>", "Source 12:", "Title:", "Published:", line breaks).
 _SOURCE_HEAD = 24
+# An estimate below this share of the limit is taken without an exact count (the
+# estimate errs high; sentence numbers past 999 cost a token more than in the chunks).
+_SURE = 0.9
 
 
 @dataclass
@@ -103,12 +106,6 @@ def room(config: Config) -> int:
     return config.context_window - config.max_output_tokens - _MARGIN
 
 
-def one_call(size: int | None, config: Config) -> bool:
-    """Whether a story of estimated ``size`` (:func:`one_call_tokens`) is written in
-    one call."""
-    return size is not None and size <= room(config)
-
-
 def one_call_tokens(
     prompts: Prompts, docs: Sequence[Doc], encoding: tiktoken.Encoding, config: Config
 ) -> int | None:
@@ -126,6 +123,23 @@ def one_call_tokens(
     )
     heads += _SOURCE_HEAD * len(docs)
     return overhead + heads + sum(c.tokens for d in docs for c in d.chunks)
+
+
+def one_call_messages(
+    prompts: Prompts, docs: Sequence[Doc], encoding: tiktoken.Encoding, config: Config
+) -> list[dict[str, str]] | None:
+    """The messages of the story's call on its articles, when they fit the window,
+    else None. The fit is estimated from the chunks (:func:`one_call_tokens`) and the
+    messages are counted exactly only when the estimate comes within ``_SURE`` of the
+    limit."""
+    size = one_call_tokens(prompts, docs, encoding, config)
+    if size is None or size > room(config) or not docs:
+        return None
+    messages = direct_messages(prompts, docs)
+    limit = room(config)
+    if size > limit * _SURE and count_messages(encoding, messages) > limit:
+        return None  # the estimate was short: notes first after all
+    return messages
 
 
 @functools.lru_cache(maxsize=8)

@@ -532,7 +532,7 @@ def test_an_estimate_short_near_the_limit_is_counted_and_takes_notes_first(
     articles, _ = ingest.read_folder(SEEDS)
     small = {"context_window": 2048, "max_output_tokens": 256, "chunk_tokens": 600}
     limit = 2048 - 256 - 64
-    monkeypatch.setattr("briefing.pipeline.one_call_tokens", lambda *args: limit - 1)
+    monkeypatch.setattr("briefing.stories.one_call_tokens", lambda *args: limit - 1)
     grown: list[int] = []
 
     class Counted:
