@@ -179,7 +179,11 @@ def schema_name(request: dict[str, Any]) -> str:
 
 
 def completion(request: dict[str, Any], content: str, finish: str = "stop") -> dict[str, Any]:
+    """A chat completion answering ``content``. Tokens are counted as 4 characters
+    each; completion tokens never exceed the request's ``max_tokens``, as no server's
+    do (brief's --max-tokens budget relies on it)."""
     prompt = sum(len(m["content"]) for m in request["messages"]) // 4
+    answer = min(len(content) // 4, request.get("max_tokens") or len(content))
     return {
         "id": "chatcmpl-fake",
         "object": "chat.completion",
@@ -194,8 +198,8 @@ def completion(request: dict[str, Any], content: str, finish: str = "stop") -> d
         ],
         "usage": {
             "prompt_tokens": prompt,
-            "completion_tokens": len(content) // 4,
-            "total_tokens": prompt + len(content) // 4,
+            "completion_tokens": answer,
+            "total_tokens": prompt + answer,
         },
     }
 
