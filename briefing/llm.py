@@ -133,10 +133,9 @@ class LLM:
         self.mode = mode
         self.backoff = backoff if backoff is not None else Backoff()
         self.budget = budget
-        # At most ``slots`` requests in flight, however many threads ask: a thread
-        # holds a slot from sending its request to receiving the answer, so its own
-        # work before and after (messages, cache, validation) does not keep a slot of
-        # the server idle.
+        # At most ``slots`` requests in flight, however many threads ask (a story that
+        # falls back to notes runs its map calls on a pool of its own): a thread holds a
+        # slot from building its request to receiving the answer.
         self.slots = slots
         self._slots = threading.BoundedSemaphore(slots) if slots else contextlib.nullcontext()
         self._lock = threading.Lock()

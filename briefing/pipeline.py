@@ -70,8 +70,6 @@ class Progress(Protocol):
     def advance(self, calls: int = 1) -> None: ...
 
 
-# Threads beyond the calls in flight, when the model client limits those (LLM.slots).
-_SPARE = 2
 _T = TypeVar("_T")
 # A story as written and as checked: its articles, the draft, the checked draft, the report.
 _Written = tuple[list["Doc"], StoryDraft, StoryDraft, Grounding]
@@ -121,7 +119,7 @@ class Pipeline:
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="brief-check") as checks,
         ):
             pending = workers.staged(
-                self._threads(),
+                max(1, self.config.concurrency or 1),
                 produced(),
                 self._map_one,
                 lambda i, notes: self._drafted(checks, _noted(stories[i], notes), direct[i]),
@@ -332,17 +330,6 @@ class Pipeline:
             return [fn(item) for item in items]
         with ThreadPoolExecutor(max_workers=workers) as pool:
             return list(pool.map(fn, items))
-
-    def _threads(self) -> int:
-        """Threads for the run's calls: ``concurrency``, and when the model client
-        holds the calls in flight to that many (its slots), a few more, whose next
-        request is ready when a slot frees (N=200 at C=8 against the bench's stub: 1.13
-        to 1.15 times the latency floor with 8 threads, 1.10 to 1.12 with 10;
-        docs/PERFORMANCE.md)."""
-        calls = max(1, self.config.concurrency or 1)
-        if calls == 1 or self.llm.slots is None:
-            return calls
-        return calls + _SPARE
 
     def _grow(self, n: int) -> None:
         if self.progress is not None:
