@@ -25,6 +25,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+import jinja2
 from pydantic import BaseModel, Field, ValidationError
 
 from briefing import render
@@ -92,16 +93,18 @@ def publish(
     now: dt.datetime,
     formats: Sequence[str],
     title: str | None = None,
+    compiled: jinja2.BytecodeCache | None = None,
 ) -> list[Path]:
     """Write ``briefing`` under a free dated name and update latest.html and the index
-    (headed ``title``, by default the folder's name).
+    (headed ``title``, by default the folder's name); ``compiled`` keeps the page
+    templates compiled between runs (:func:`briefing.cache.compiled_templates`).
 
     Returns every path written. Files are written in that order, each atomically, so a
     failure leaves the older briefings and pages as they were.
     """
     archive = load(out_dir)  # a damaged record stops the run before anything is written
     stem = pick_stem(out_dir, now)
-    files = render.write_briefing(briefing, out_dir, stem, formats)
+    files = render.write_briefing(briefing, out_dir, stem, formats, compiled=compiled)
     archive.briefings = [e for e in archive.briefings if e.stem != stem]
     archive.briefings.append(
         Entry(
@@ -116,15 +119,25 @@ def publish(
         )
     )
     written = list(files)
-    if "html" in formats:
-        render.atomic_write(out_dir / LATEST_HTML, render.to_html(briefing))
+    if "html" in formats:  # the page just written, not rendered a second time
+        try:
+            page = (out_dir / f"{stem}.html").read_text(encoding="utf-8")
+        except OSError as err:
+            raise RenderError(
+                f"could not read back {out_dir / stem}.html for {LATEST_HTML}: "
+                f"{err.strerror or err}; check the permissions of {out_dir}"
+            ) from err
+        render.atomic_write(out_dir / LATEST_HTML, page)
         written.append(out_dir / LATEST_HTML)
     render.atomic_write(out_dir / INDEX_JSON, archive.model_dump_json(indent=2))
-    render.atomic_write(out_dir / INDEX_HTML, to_index_html(archive, title=title or out_dir.name))
+    index = to_index_html(archive, title=title or out_dir.name, compiled=compiled)
+    render.atomic_write(out_dir / INDEX_HTML, index)
     return [*written, out_dir / INDEX_JSON, out_dir / INDEX_HTML]
 
 
-def to_index_html(archive: Archive, *, title: str) -> str:
+def to_index_html(
+    archive: Archive, *, title: str, compiled: jinja2.BytecodeCache | None = None
+) -> str:
     """The archive as an HTML page, newest briefing first."""
     entries = []
     for entry in sorted(archive.briefings, key=lambda e: e.generated_at, reverse=True):
@@ -134,7 +147,7 @@ def to_index_html(archive: Archive, *, title: str) -> str:
             label += f" {entry.generated_at:%H:%M}"
         entries.append({**entry.model_dump(), "link": link, "label": label})
     has_latest = any(e.stem and f"{e.stem}.html" in e.files for e in archive.briefings)
-    return render.template("index.html.j2").render(
+    return render.template("index.html.j2", compiled).render(
         title=f"Briefings: {title}" if title else "Briefings", entries=entries, latest=has_latest
     )
 

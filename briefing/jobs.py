@@ -35,6 +35,7 @@ import filelock
 from pydantic import BaseModel, Field, ValidationError
 
 from briefing import archive, ingest, mail, render, runner
+from briefing.cache import compiled_templates
 from briefing.config import Config, load_config, read_config_file
 from briefing.errors import EXIT_OK, EXIT_PARTIAL, BriefError, BusyError, JobError
 from briefing.models import Article, Briefing, Problem
@@ -209,7 +210,12 @@ def _run(
         new, fresh_problems, config, now=now, cache_dir=cache_dir, http_client=http_client
     )
     files = archive.publish(
-        briefing, config.out_dir, now=now, formats=config.formats, title=f"job {job.name}"
+        briefing,
+        config.out_dir,
+        now=now,
+        formats=config.formats,
+        title=f"job {job.name}",
+        compiled=compiled_templates(cache_dir),
     )
     if smtp is not None:
         mail.send(briefing, job.email, smtp, context=smtp_context)

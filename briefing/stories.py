@@ -133,10 +133,10 @@ def one_call_messages(
     messages are counted exactly only when the estimate comes within ``_SURE`` of the
     limit."""
     size = one_call_tokens(prompts, docs, encoding, config)
-    if size is None or size > room(config) or not docs:
+    limit = room(config)
+    if size is None or size > limit or not docs:
         return None
     messages = direct_messages(prompts, docs)
-    limit = room(config)
     if size > limit * _SURE and count_messages(encoding, messages) > limit:
         return None  # the estimate was short: notes first after all
     return messages

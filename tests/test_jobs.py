@@ -7,6 +7,7 @@ in a real config file, its state and log in a temp state folder.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import shutil
@@ -116,6 +117,11 @@ def test_first_run_writes_dated_briefing_latest_and_index(job: Setup) -> None:
     state = json.loads(job.state_bytes())
     assert sorted(state["seen"].values()) == sorted(BOE)
     assert job.log()[-1].startswith("2026-11-22T07:00:00+00:00 ok: 2 new or changed articles")
+    # The pages (briefing, index) are kept compiled for the next run, as the prompts are
+    # (Jinja names each entry by the sha1 of the template's name).
+    kept = {p.name for p in (job.tmp / "cache" / "templates").iterdir()}
+    for page in ("page.html.j2", "index.html.j2"):
+        assert f"__jinja2_{hashlib.sha1(page.encode()).hexdigest()}.cache" in kept, page
 
 
 def test_second_run_briefs_only_what_is_new(job: Setup) -> None:
