@@ -11,7 +11,7 @@ briefing is ever overwritten. After the briefing files, :func:`publish` updates
   formats were written;
 * ``OUT/index.html``: that list as a page, newest first.
 
-Every file is written with :func:`briefing.render.atomic_write`: a reader (or a
+Every file is written with :func:`briefing.files.atomic_write`: a reader (or a
 crash) sees the old file or the whole new one. The index page is rendered by a
 Jinja2 template with autoescape on, because titles and top lines come from the
 model and the articles and are untrusted; links are built only from brief's own
@@ -30,6 +30,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from briefing import render
 from briefing.errors import RenderError
+from briefing.files import atomic_write
 from briefing.models import Briefing
 
 INDEX_JSON = "index.json"
@@ -127,11 +128,11 @@ def publish(
                 f"could not read back {out_dir / stem}.html for {LATEST_HTML}: "
                 f"{err.strerror or err}; check the permissions of {out_dir}"
             ) from err
-        render.atomic_write(out_dir / LATEST_HTML, page)
+        atomic_write(out_dir / LATEST_HTML, page)
         written.append(out_dir / LATEST_HTML)
-    render.atomic_write(out_dir / INDEX_JSON, archive.model_dump_json(indent=2))
+    atomic_write(out_dir / INDEX_JSON, archive.model_dump_json(indent=2))
     index = to_index_html(archive, title=title or out_dir.name, compiled=compiled)
-    render.atomic_write(out_dir / INDEX_HTML, index)
+    atomic_write(out_dir / INDEX_HTML, index)
     return [*written, out_dir / INDEX_JSON, out_dir / INDEX_HTML]
 
 

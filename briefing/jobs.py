@@ -34,10 +34,11 @@ from typing import Any
 import filelock
 from pydantic import BaseModel, Field, ValidationError
 
-from briefing import archive, ingest, mail, render, runner
+from briefing import archive, ingest, mail, runner
 from briefing.cache import compiled_templates
 from briefing.config import Config, load_config, read_config_file
 from briefing.errors import EXIT_OK, EXIT_PARTIAL, BriefError, BusyError, JobError
+from briefing.files import atomic_write
 from briefing.models import Article, Briefing, Problem
 from briefing.schedule import Job, get_job
 
@@ -100,7 +101,7 @@ def load_state(state_dir: Path, name: str) -> JobState:
 
 
 def _save_state(state_dir: Path, name: str, state: JobState) -> None:
-    render.atomic_write(job_dir(state_dir, name) / "state.json", state.model_dump_json(indent=2))
+    atomic_write(job_dir(state_dir, name) / "state.json", state.model_dump_json(indent=2))
 
 
 def _log(state_dir: Path, name: str, now: dt.datetime, status: str, message: str) -> None:

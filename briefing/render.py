@@ -33,9 +33,7 @@ from __future__ import annotations
 
 import functools
 import importlib.resources
-import os
 import re
-import secrets
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -45,7 +43,7 @@ from urllib.parse import urlsplit
 import jinja2
 import markupsafe
 
-from briefing import charts
+from briefing import charts, files
 from briefing.errors import RenderError
 from briefing.models import Briefing, Source, StepUsage, Story, Usage
 
@@ -56,10 +54,15 @@ _STEM = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 # C0/C1 controls (not tab, newline, carriage return), lone surrogates and the Unicode
 # noncharacters: HTML5 calls all of them parse errors ("control-character-in-input-stream",
 # "noncharacter-in-input-stream"), https://html.spec.whatwg.org/#parse-errors
-_INVALID = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef"
+# Those outside the Basic Multilingual Plane have a pattern of their own, used only on
+# text that has such characters: with them in one class, every search cost 3 to 4.5 us
+# on an 80-character sentence instead of 0.6, and HTML calls it ~12,000 times.
+_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+_ASTRAL_INVALID = re.compile(
+    "["
     + "".join(
-        f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(17)
+        f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(1, 17)
     )
     + "]"
 )
@@ -86,7 +89,10 @@ _RTL_SCRIPTS = frozenset("arab hebr thaa syrc nkoo adlm rohg mand samr".split())
 
 def clean(text: str) -> str:
     """``text`` without characters that are invalid in HTML or unencodable in UTF-8."""
-    return _INVALID.sub("", text)
+    text = _INVALID.sub("", text)
+    if not text.isascii() and _ASTRAL.search(text):
+        text = _ASTRAL_INVALID.sub("", text)
+    return text
 
 
 def md_text(text: str) -> str:
@@ -104,7 +110,7 @@ def http_url(url: str | None) -> str | None:
     if not url:
         return None
     url = url.strip()
-    if any(c.isspace() or c in '<>"`' for c in url) or _INVALID.search(url):
+    if any(c.isspace() or c in '<>"`' for c in url) or clean(url) != url:
         return None
     try:
         parts = urlsplit(url)
@@ -401,56 +407,6 @@ def to_json(briefing: Briefing) -> str:
     return briefing.model_dump_json(indent=2)
 
 
-def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` so that readers see the old file or the whole new one.
-
-    The text goes to a temporary file in the same folder, is flushed to disk, then renamed
-    over ``path``. On any error the temporary file is removed and ``path`` is untouched.
-    """
-    try:
-        data = text.encode("utf-8")
-    except UnicodeEncodeError as e:
-        raise RenderError(f"could not write {path}: the text is not valid Unicode ({e})") from e
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    try:
-        # 0o666 and the user's umask, like any new file (tempfile would force 0o600).
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    except OSError as e:
-        raise RenderError(
-            f"could not write {path}: {e.strerror or e}; check that {path.parent} exists "
-            "and is writable"
-        ) from e
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temp, path)
-        _sync_folder(path.parent)
-    except BaseException as e:
-        temp.unlink(missing_ok=True)
-        if isinstance(e, OSError):
-            raise RenderError(
-                f"could not write {path}: {e.strerror or e}; check the free space and "
-                f"permissions of {path.parent}"
-            ) from e
-        raise
-
-
-def _sync_folder(folder: Path) -> None:
-    """Flush the folder entry of a renamed file to disk, where the OS allows it (POSIX)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # Windows cannot open folders; the rename is still atomic there
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def write_briefing(
     briefing: Briefing,
     out_dir: Path,
@@ -494,6 +450,6 @@ def write_briefing(
     paths = []
     for fmt, text in texts.items():
         path = out_dir / f"{stem}.{fmt}"
-        atomic_write(path, text)
+        files.atomic_write(path, text)
         paths.append(path)
     return paths

@@ -38,7 +38,7 @@ from croniter import croniter
 from crontab import CronTab
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from briefing import render
+from briefing import files
 from briefing.config import read_config_file
 from briefing.errors import JobError
 
@@ -148,7 +148,7 @@ def _edit(config_path: Path, change: Any) -> None:
         config_path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise JobError(f"cannot create {config_path.parent}: {err.strerror}.") from err
-    render.atomic_write(config_path, tomlkit.dumps(document))
+    files.atomic_write(config_path, tomlkit.dumps(document))
 
 
 def _store(config_path: Path, job: Job) -> None:
@@ -248,7 +248,7 @@ def _install_systemd(job: Job, command: Sequence[str], folder: Path) -> list[Pat
         raise JobError(f"cannot create {folder}: {err.strerror}.") from err
     paths = []
     for file_name, text in texts.items():
-        render.atomic_write(folder / file_name, text)
+        files.atomic_write(folder / file_name, text)
         paths.append(folder / file_name)
     return paths
 

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -437,55 +436,7 @@ def test_json_round_trips() -> None:
     assert Briefing.model_validate_json(render.to_json(briefing)) == briefing
 
 
-# --- files ---------------------------------------------------------------------------------
-
-
-def test_atomic_write_replaces_the_file(tmp_path: Path) -> None:
-    target = tmp_path / "b.md"
-    target.write_text("old", encoding="utf-8")
-    render.atomic_write(target, "new ünïcode\n")
-    assert target.read_bytes() == "new ünïcode\n".encode()
-    assert [p.name for p in tmp_path.iterdir()] == ["b.md"]
-
-
-def test_atomic_write_failure_keeps_the_old_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    target = tmp_path / "b.html"
-    target.write_text("old", encoding="utf-8")
-
-    def failing_replace(src: object, dst: object) -> None:
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(os, "replace", failing_replace)
-    with pytest.raises(RenderError, match=r"b\.html.*No space left"):
-        render.atomic_write(target, "new")
-    assert target.read_text(encoding="utf-8") == "old"
-    assert [p.name for p in tmp_path.iterdir()] == ["b.html"]
-
-
-def test_atomic_write_failure_while_writing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def failing_fsync(fd: int) -> None:
-        raise OSError(5, "Input/output error")
-
-    monkeypatch.setattr(os, "fsync", failing_fsync)
-    with pytest.raises(RenderError, match="Input/output error"):
-        render.atomic_write(tmp_path / "b.json", "{}")
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_atomic_write_rejects_unencodable_text(tmp_path: Path) -> None:
-    target = tmp_path / "b.md"
-    with pytest.raises(RenderError, match=r"b\.md"):
-        render.atomic_write(target, "lone surrogate \ud800")
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_atomic_write_into_a_missing_folder(tmp_path: Path) -> None:
-    with pytest.raises(RenderError, match="missing"):
-        render.atomic_write(tmp_path / "missing" / "b.md", "x")
+# --- writing ---------------------------------------------------------------------------------
 
 
 def test_write_briefing_writes_each_format(tmp_path: Path) -> None:
