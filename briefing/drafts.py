@@ -19,13 +19,11 @@ checked by grounding like any other.
 
 from __future__ import annotations
 
-import functools
 import re
-import unicodedata
-from collections.abc import Mapping
 from typing import Any
 
-from briefing import speakers, wording
+from briefing import speakers
+from briefing.evidence import Evidence, script
 from briefing.models import (
     Actor,
     ActorNote,
@@ -54,6 +52,8 @@ _DIVERGENCE_CHARS = 400  # the StoryDraft field's maxLength
 # Framings of two outlets sharing this share of their words say the same of both.
 _SAME_FRAMING = 0.8
 _OWN_PHRASES = 2  # an outlet's own phrases that stand in for a framing saying nothing of it
+# Own phrases looked for: one more, in case one is the framing's own wording.
+OWN_PHRASES = _OWN_PHRASES + 1
 
 
 def severity(risk: Risk | RiskNote) -> int:
@@ -61,15 +61,13 @@ def severity(risk: Risk | RiskNote) -> int:
     return _SEVERITY[risk.likelihood] * _SEVERITY[risk.impact]
 
 
-def complete(
-    draft: StoryDraft, noted: Noted, sentences: Mapping[int, Mapping[int, str]]
-) -> StoryDraft:
+def complete(draft: StoryDraft, noted: Noted, evidence: Evidence) -> StoryDraft:
     """A copy of ``draft`` completed from the notes and the sources' numbered
-    sentences (source -> sentence id -> text); see the module's text."""
+    sentences (``evidence.sentences``); see the module's text."""
     draft = draft.model_copy(deep=True)
     _fill_framings(draft, noted)
     _keep_shared_actors(draft, noted)
-    mentions = speakers.find(sentences)
+    mentions = evidence.mentions()
     # The article's writer ("Author: Dave DeCamp") is not an actor, unless the sources
     # show them speaking or acting.
     acting = {speakers.key(m.name) for m in mentions}
@@ -79,29 +77,20 @@ def complete(
         if speakers.key(a.name) in acting
         or not any(speakers.byline(text) for text in (a.name, a.role, a.position))
     ]
-    _add_speakers(draft, mentions, sentences)
+    _add_speakers(draft, mentions, evidence)
     for risk in draft.risks:  # "Escalation; exposed: NATO; likelihood high" -> "Escalation"
         risk.risk = _LEAKED.split(risk.risk)[0].strip() or risk.risk
     _carry_over(draft, noted)
-    # Each distinct character once: a story's sources hold ~10^5 characters, ~10^2 distinct.
-    letters = set().union(*(set(t) for numbered in sentences.values() for t in numbered.values()))
-    scripts = {"", "LATIN"} | {_script(c) for c in letters}
-    return _strip_scripts(draft, scripts)
+    return _strip_scripts(draft, evidence.scripts())
 
 
-@functools.lru_cache(maxsize=4096)
-def _script(char: str) -> str:
-    """The script of a letter as Unicode names it ("LATIN", "CYRILLIC", "CJK"), or ""."""
-    return unicodedata.name(char, "").split(" ")[0] if char.isalpha() else ""
-
-
-def _strip_scripts(draft: StoryDraft, scripts: set[str]) -> StoryDraft:
+def _strip_scripts(draft: StoryDraft, scripts: frozenset[str]) -> StoryDraft:
     """Letters of a script that none of the sources use, removed from every text of
     the draft: a small model sometimes slips into Chinese mid-sentence."""
 
     def clean(value: Any) -> Any:
         if isinstance(value, str):
-            kept = "".join(c for c in value if _script(c) in scripts)
+            kept = "".join(c for c in value if script(c) in scripts)
             return " ".join(kept.split()) if kept != value else value
         if isinstance(value, list):
             return [clean(v) for v in value]
@@ -112,11 +101,7 @@ def _strip_scripts(draft: StoryDraft, scripts: set[str]) -> StoryDraft:
     return StoryDraft.model_validate(clean(draft.model_dump()))
 
 
-def _add_speakers(
-    draft: StoryDraft,
-    mentions: list[speakers.Mention],
-    sentences: Mapping[int, Mapping[int, str]],
-) -> None:
+def _add_speakers(draft: StoryDraft, mentions: list[speakers.Mention], evidence: Evidence) -> None:
     """One entry per actor; weak positions and missing roles get the source's own
     words (where it shows them speaking or acting, else the first sentence naming
     them); then the actors the sources show speaking or acting are added, most
@@ -128,12 +113,7 @@ def _add_speakers(
     for actor in draft.actors:
         unique.setdefault(speakers.key(actor.name), actor)
     draft.actors = list(unique.values())
-    vocabulary = {
-        w.lower()
-        for numbered in sentences.values()
-        for t in numbered.values()
-        for w in _WORD.findall(t)
-    }
+    sentences, vocabulary = evidence.sentences, evidence.vocabulary()
 
     def unsourced(text: str) -> bool:
         """Names or numbers (after a sentence's first word) that no source has."""
@@ -170,12 +150,12 @@ def _add_speakers(
 
 
 def settle(
-    draft: StoryDraft, outlets: dict[int, str], texts: Mapping[int, str] | None = None
+    draft: StoryDraft, outlets: dict[int, str], evidence: Evidence | None = None
 ) -> StoryDraft:
     """The draft with a divergence that names the outlets it compares.
 
-    ``outlets`` maps the story's source numbers to outlet names, ``texts`` to their
-    article texts. A story of one outlet has no divergence. A framing whose wording
+    ``outlets`` maps the story's source numbers to outlet names; ``evidence`` holds
+    their article texts. A story of one outlet has no divergence. A framing whose wording
     grounding removed gets the article's own phrase (:mod:`briefing.wording`); framings
     that say the same of two outlets become each outlet's own phrases. A model's
     divergence that names fewer than two of the outlets (by name or as
@@ -187,7 +167,7 @@ def settle(
         return draft
     same = _alike(draft.framings)
     if same or any(not f.wording.strip() for f in draft.framings):  # else not needed
-        own = wording.own_phrase_lists(texts or {}, count=_OWN_PHRASES + 1)
+        own = (evidence or Evidence()).own_phrases(OWN_PHRASES)
         for framing in draft.framings:
             if not framing.wording.strip() and framing.source in own:
                 framing.wording, framing.unverified = own[framing.source][0], None

@@ -15,6 +15,8 @@
    is cut. A direct answer that breaks the schema even after its re-ask also takes
    this way, so one bad article costs only itself.
 4. **Ground**: every item is checked against the sources (:mod:`briefing.grounding`).
+   What a check reads of the sources is found while the calls are out, on a thread
+   of its own (:mod:`briefing.evidence`), so an answer's check only compares.
 
 Calls run concurrently (``concurrency``) and every call goes through
 :class:`briefing.llm.LLM`, so usage is counted and answers are cached.
@@ -23,6 +25,7 @@ Calls run concurrently (``concurrency``) and every call goes through
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -34,6 +37,7 @@ import tiktoken
 from briefing import chunking, drafts, workers
 from briefing.config import Config
 from briefing.errors import CallError, ConfigError, LLMError, OutputError
+from briefing.evidence import Evidence
 from briefing.grounding import Checker, SourceText
 from briefing.llm import LLM
 from briefing.models import (
@@ -97,6 +101,9 @@ class Pipeline:
     ) -> Briefing:
         stories: list[list[Doc]] = []
         direct: list[list[dict[str, str]] | None] = []  # a one-call story's messages
+        # What each story's check reads of its sources; let go once the check has it.
+        evidence: list[Evidence | None] = []
+        stop = threading.Event()
 
         def produced() -> Iterator[list[tuple[Doc, Chunk]]]:
             """Each story's map jobs (none when it is written in one call), as it is
@@ -106,25 +113,47 @@ class Pipeline:
                 messages = one_call_messages(self.prompts, story, self.encoding, self.config)
                 stories.append(story)
                 direct.append(messages)
+                evidence.append(_evidence(story))
                 jobs = [] if messages else [(d, c) for d in story for c in d.chunks]
                 self._grow(len(jobs) + 1)
                 yield jobs
+            # Every story is queued: read their sources for the checks while the calls
+            # are out (after the first calls have gone, so as not to delay them).
+            reader.start()
 
+        def read_ahead() -> None:
+            for i in range(len(evidence)):
+                if stop.is_set():
+                    return
+                if (found := evidence[i]) is not None:
+                    found.find_all(drafts.OWN_PHRASES)
+
+        def then(i: int, notes: list[ChunkNotes | None]) -> Future[_Written] | None:
+            found, evidence[i] = evidence[i], None
+            assert found is not None  # each story is taken once
+            return self._drafted(checks, _noted(stories[i], notes), direct[i], found)
+
+        reader = threading.Thread(target=read_ahead, name="brief-evidence", daemon=True)
         problems = list(problems)
         # Map calls, then each story's call as soon as its notes are in (briefing/workers.py).
         # Each draft is checked on a thread of its own, so the thread that made the
         # call goes on to the next one instead of grounding the answer first.
-        with (
-            workers.responsive(),
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="brief-check") as checks,
-        ):
-            pending = workers.staged(
-                max(1, self.config.concurrency or 1),
-                produced(),
-                self._map_one,
-                lambda i, notes: self._drafted(checks, _noted(stories[i], notes), direct[i]),
-            )
-            written = [None if job is None else job.result() for job in pending]
+        try:
+            with (
+                workers.responsive(),
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="brief-check") as checks,
+            ):
+                pending = workers.staged(
+                    max(1, self.config.concurrency or 1),
+                    produced(),
+                    self._map_one,
+                    then,
+                )
+                written = [None if job is None else job.result() for job in pending]
+        finally:
+            stop.set()
+            if reader.is_alive():
+                reader.join()
         docs = [doc for story in stories for doc in story]
         grounding = Grounding()
         # Articles the map step or their story's call could not use, each once.
@@ -187,30 +216,30 @@ class Pipeline:
     # -- reduce -------------------------------------------------------------------------------
 
     def _drafted(
-        self, checks: Executor, docs: list[Doc], direct: list[dict[str, str]] | None
+        self,
+        checks: Executor,
+        docs: list[Doc],
+        direct: list[dict[str, str]] | None,
+        evidence: Evidence,
     ) -> Future[_Written] | None:
         """A story's call; its check is handed to ``checks``."""
         draft = self._story(docs, direct)
         live = [d for d in docs if not d.failed]
         if draft is None or not live:
             return None
-        return checks.submit(self._written, live, draft)
+        if {d.number for d in live} != evidence.numbers:  # an article failed at the model
+            evidence = _evidence(live)
+        return checks.submit(self._written, live, draft, evidence)
 
-    def _written(self, live: list[Doc], draft: StoryDraft) -> _Written:
-        """A story's draft completed and checked against its sources: the articles in
-        it, the draft as written and as checked, and what the check found (numbered
-        story 0 until the briefing's order is known)."""
-        checker = Checker(
-            0,
-            [SourceText(d.number, d.article.text, d.sentences, d.article.published) for d in live],
-            keep_unverified=self.config.keep_unverified,
-        )
+    def _written(self, live: list[Doc], draft: StoryDraft, evidence: Evidence) -> _Written:
+        """A story's draft completed and checked against its sources (``evidence``): the
+        articles in it, the draft as written and as checked, and what the check found
+        (numbered story 0 until the briefing's order is known)."""
+        checker = Checker(0, evidence.sources(), keep_unverified=self.config.keep_unverified)
         noted = {d.number: d.notes for d in live}
         outlets = {d.number: d.article.source for d in live}
         checked = drafts.settle(
-            checker.check(drafts.complete(draft, noted, {d.number: d.sentences for d in live})),
-            outlets,
-            {d.number: d.article.text for d in live},
+            checker.check(drafts.complete(draft, noted, evidence)), outlets, evidence
         )
         count_untraced(checker.report, [fact for d in live for fact in d.untraced])
         return live, draft, checked, checker.report
@@ -375,6 +404,15 @@ def _add(total: Grounding, part: Grounding) -> None:
     total.dropped += part.dropped
     total.kept_unverified += part.kept_unverified
     total.failures += part.failures
+
+
+def _evidence(docs: Iterable[Doc]) -> Evidence:
+    docs = list(docs)
+    return Evidence(
+        {d.number: d.sentences for d in docs},
+        {d.number: d.article.text for d in docs},
+        {d.number: d.article.published for d in docs},
+    )
 
 
 def _source(doc: Doc) -> Source:

@@ -4,6 +4,7 @@ names the outlets."""
 from __future__ import annotations
 
 from briefing import drafts
+from briefing.evidence import Evidence
 from briefing.models import ActorNote, ChunkNotes, Framing, RiskNote, StoryDraft
 
 OUTLETS = {1: "Kyiv Post", 2: "RT"}
@@ -95,7 +96,7 @@ def test_complete_fills_framings_risks_and_shared_actors_from_the_notes() -> Non
         1: [notes(actors=[putin], framing="Dismissive of the threats.")],
         2: [notes(actors=[putin], risks=[risk], framing="Alarmed by the escalation.")],
     }
-    out = drafts.complete(draft(framings=[FRAMINGS[1]]), noted, {})
+    out = drafts.complete(draft(framings=[FRAMINGS[1]]), noted, Evidence({}))
     assert [(f.source, f.framing) for f in out.framings] == [
         (1, "Dismissive of the threats."),
         (2, FRAMINGS[1].framing),
@@ -117,7 +118,7 @@ def test_complete_adds_speakers_fixes_weak_positions_and_drops_writers() -> None
         {"name": "Dave Smith", "role": "Author", "position": "Writes the story.", "cites": []},
         {"name": "Author Dave DeCamp", "role": "Writing", "position": "Author", "cites": []},
     ]
-    out = drafts.complete(draft(actors=actors), {1: [notes()]}, sentences)
+    out = drafts.complete(draft(actors=actors), {1: [notes()]}, Evidence(sentences))
     assert [(a.name, a.role, a.position, a.cites) for a in out.actors] == [
         ("Anna Berg", "the union's chair", "Warned of further strikes at the port.", ["1.1"]),
         ("Tom Reed", "Mayor", "Said the city would mediate.", ["1.2"]),
@@ -127,7 +128,7 @@ def test_complete_adds_speakers_fixes_weak_positions_and_drops_writers() -> None
 def test_complete_removes_letters_of_scripts_no_source_uses() -> None:
     sentences = {1: {1: "Vladimir Putin warned NATO about Ukraine (Украина)."}}
     given = draft(summary="Putin warned NATO 的 about Ukraine, Украина.", divergence="")
-    out = drafts.complete(given, {1: [notes()]}, sentences)
+    out = drafts.complete(given, {1: [notes()]}, Evidence(sentences))
     assert out.summary == "Putin warned NATO about Ukraine, Украина."
 
 
@@ -137,7 +138,7 @@ def test_settle_gives_a_framing_without_wording_the_article_s_own_phrase() -> No
         2: "Stoltenberg shrugged off warnings by Putin.",
     }
     framings = [f.model_copy(update={"wording": ""}) for f in FRAMINGS]
-    out = drafts.settle(draft(framings=framings), OUTLETS, texts)
+    out = drafts.settle(draft(framings=framings), OUTLETS, Evidence(texts=texts))
     assert [f.wording for f in out.framings] == [
         "dismissed recent warnings",
         "shrugged off warnings",
@@ -148,7 +149,7 @@ def test_settle_gives_a_framing_without_wording_the_article_s_own_phrase() -> No
 def test_a_reporter_the_sources_show_acting_stays_an_actor() -> None:
     sentences = {1: {1: "Evan Gershkovich, a reporter for the Journal, denied the charges."}}
     actors = [{"name": "Evan Gershkovich", "role": "reporter", "position": "x", "cites": []}]
-    out = drafts.complete(draft(actors=actors), {1: [notes()]}, sentences)
+    out = drafts.complete(draft(actors=actors), {1: [notes()]}, Evidence(sentences))
     assert [(a.name, a.position) for a in out.actors] == [
         ("Evan Gershkovich", "Denied the charges.")
     ]
@@ -161,7 +162,7 @@ def test_complete_merges_repeated_actors_and_falls_back_to_a_sentence_naming_the
         {"name": "Finland", "role": "Government", "position": listed, "cites": []},
         {"name": "Finland", "role": "Government", "position": "Again.", "cites": []},
     ]
-    out = drafts.complete(draft(actors=actors), {1: [notes()]}, sentences)
+    out = drafts.complete(draft(actors=actors), {1: [notes()]}, Evidence(sentences))
     assert [(a.name, a.position, a.cites) for a in out.actors] == [
         ("Finland", "Finland seized a civilian tanker in the Gulf of Finland.", ["1.1"])
     ]
@@ -182,7 +183,7 @@ def test_a_position_or_role_naming_what_no_source_names_is_replaced() -> None:
     }
     made_up = "Mayor of Port Ellery, California, USA, who leads the city council."
     actors = [{"name": "Deb Lawson", "role": "Governor of Nevada", "position": made_up}]
-    out = drafts.complete(draft(actors=actors), {1: [notes()]}, sentences)
+    out = drafts.complete(draft(actors=actors), {1: [notes()]}, Evidence(sentences))
     [lawson] = out.actors
     assert lawson.position == "Declared Stage 3 water restrictions in Port Ellery."
     assert lawson.role == "Mayor" and lawson.cites == ["1.2"]
@@ -191,7 +192,7 @@ def test_a_position_or_role_naming_what_no_source_names_is_replaced() -> None:
 def test_a_risk_text_loses_the_other_fields_the_model_wrote_into_it() -> None:
     risk = {"risk": "Nuclear war; exposed: Russia; likelihood high, impact high",
             "exposed": "Russia", "likelihood": "high", "impact": "high", "cites": []}  # fmt: skip
-    out = drafts.complete(draft(risks=[risk]), {1: [notes()]}, {})
+    out = drafts.complete(draft(risks=[risk]), {1: [notes()]}, Evidence({}))
     assert out.risks[0].risk == "Nuclear war"
 
 
@@ -202,7 +203,7 @@ def test_one_framing_for_two_outlets_becomes_each_outlet_s_own_words() -> None:
     }
     same = "Stoltenberg dismisses Putin's warnings, raising the risk of escalation."
     framings = [Framing(source=n, framing=same) for n in (1, 2)]
-    out = drafts.settle(draft(framings=framings), OUTLETS, texts)
+    out = drafts.settle(draft(framings=framings), OUTLETS, Evidence(texts=texts))
     first, second = out.framings
     assert first.framing != second.framing
     # Each names phrases of its own article that the other does not use, other than
@@ -214,5 +215,5 @@ def test_one_framing_for_two_outlets_becomes_each_outlet_s_own_words() -> None:
         for phrase in phrases:
             assert phrase in texts[framing.source] and phrase not in texts[other.source]
     # Different framings are left as the model wrote them.
-    kept = drafts.settle(draft(framings=FRAMINGS), OUTLETS, texts)
+    kept = drafts.settle(draft(framings=FRAMINGS), OUTLETS, Evidence(texts=texts))
     assert [f.framing for f in kept.framings] == [f.framing for f in FRAMINGS]

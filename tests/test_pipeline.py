@@ -74,6 +74,11 @@ def test_a_failing_article_is_left_out_and_the_rest_briefed(fake_server: FakeSer
     assert [p.path for p in briefing.problems] == [articles[0].path]
     assert "ChunkNotes" in briefing.problems[0].reason
     assert len(briefing.stories) == 1 and briefing.stories[0].sources == [2]
+    # Checked against the article left in the story only: nothing cites the one left out.
+    story = briefing.stories[0]
+    items = [*story.actors, *story.risks, *story.agreement, *story.timeline, *story.framings]
+    cites = [cite for item in items for cite in item.cites]
+    assert cites and all(cite.startswith("2.") for cite in cites), cites
 
 
 def test_no_article_briefed_is_an_error(fake_server: FakeServer) -> None:

@@ -1,0 +1,116 @@
+"""What a story's checks need from its sources alone, found before the answer comes.
+
+Checking the story the model wrote (:func:`briefing.drafts.complete`, the
+:class:`briefing.grounding.Checker`, :func:`briefing.drafts.settle`) is mostly reading
+the story's sources: who they show speaking or acting (:func:`briefing.speakers.find`),
+each outlet's own phrases (:mod:`briefing.wording`), the normalised texts and the
+content words of every sentence (:class:`briefing.grounding.SourceText`), the words and
+scripts the sources use. On bench/bench_pipeline.py's folder that was 16 of the 22 ms a
+story's check took. None of it depends on the answer, so a run finds it while the
+story's call is out (:meth:`Evidence.find_all`, on a thread of its own), and the check
+that follows the answer only compares the answer with it. Each part is found once, by
+whichever thread asks for it first; the others wait for it.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import unicodedata
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar, cast
+
+from briefing import speakers, wording
+from briefing.grounding import SourceText
+
+_T = TypeVar("_T")
+
+
+@functools.lru_cache(maxsize=4096)
+def script(char: str) -> str:
+    """The script of a letter as Unicode names it ("LATIN", "CYRILLIC", "CJK"), or ""."""
+    return unicodedata.name(char, "").split(" ")[0] if char.isalpha() else ""
+
+
+class Evidence:
+    """The sources of one story, and what the checks find in them.
+
+    ``sentences`` maps a source number to its numbered sentences, ``texts`` to its
+    article text and ``published`` to its date; a source needs ``texts`` to be
+    grounded against (:meth:`sources`) and for its own phrases."""
+
+    def __init__(
+        self,
+        sentences: Mapping[int, Mapping[int, str]] | None = None,
+        texts: Mapping[int, str] | None = None,
+        published: Mapping[int, str | None] | None = None,
+    ) -> None:
+        self.sentences: Mapping[int, Mapping[int, str]] = sentences or {}
+        self.texts: Mapping[int, str] = texts or {}
+        self.published: Mapping[int, str | None] = published or {}
+        self._found: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def numbers(self) -> set[int]:
+        """The story's source numbers."""
+        return set(self.sentences) | set(self.texts)
+
+    def sources(self) -> list[SourceText]:
+        """Each source with a text, ready to ground against, content words found."""
+
+        def make() -> list[SourceText]:
+            found = [
+                SourceText(n, text, dict(self.sentences.get(n, {})), self.published.get(n))
+                for n, text in self.texts.items()
+            ]
+            for source in found:
+                source.content_words  # noqa: B018 (found now: a cached property)
+            return found
+
+        return self._once("sources", make)
+
+    def mentions(self) -> list[speakers.Mention]:
+        """Who the sources show speaking or acting (:func:`briefing.speakers.find`)."""
+        return self._once("mentions", lambda: speakers.find(self.sentences))
+
+    def vocabulary(self) -> frozenset[str]:
+        """Every word of the sources' sentences, in lower case."""
+        return self._once(
+            "vocabulary",
+            lambda: frozenset(
+                w.lower()
+                for numbered in self.sentences.values()
+                for text in numbered.values()
+                for w in speakers.WORD.findall(text)
+            ),
+        )
+
+    def scripts(self) -> frozenset[str]:
+        """The scripts the sources' sentences are written in, with "" and "LATIN"."""
+
+        def make() -> frozenset[str]:
+            # Each distinct character once: ~10^5 characters a story, ~10^2 distinct.
+            letters = set().union(*(set(t) for n in self.sentences.values() for t in n.values()))
+            return frozenset({"", "LATIN"} | {script(c) for c in letters})
+
+        return self._once("scripts", make)
+
+    def own_phrases(self, count: int) -> dict[int, list[str]]:
+        """Up to ``count`` phrases of each source that no other source of the story
+        uses (:func:`briefing.wording.own_phrase_lists`)."""
+        return self._once(f"own {count}", lambda: wording.own_phrase_lists(self.texts, count=count))
+
+    def find_all(self, own_phrases: int) -> None:
+        """Find every part now (``own_phrases``: how many of those to find)."""
+        self.sources()
+        self.mentions()
+        self.vocabulary()
+        self.scripts()
+        self.own_phrases(own_phrases)
+
+    def _once(self, part: str, make: Callable[[], _T]) -> _T:
+        with self._lock:
+            if part not in self._found:
+                self._found[part] = make()
+            return cast(_T, self._found[part])
