@@ -6,10 +6,15 @@ the story's sources: who they show speaking or acting (:func:`briefing.speakers.
 each outlet's own phrases (:mod:`briefing.wording`), the normalised texts and the
 content words of every sentence (:class:`briefing.grounding.SourceText`), the words and
 scripts the sources use. On bench/bench_pipeline.py's folder that was 16 of the 22 ms a
-story's check took. None of it depends on the answer, so a run finds it while the
-story's call is out (:meth:`Evidence.find_all`, on a thread of its own), and the check
-that follows the answer only compares the answer with it. Each part is found once, by
-whichever thread asks for it first; the others wait for it.
+story's check took. None of it depends on the answer, so a run finds it before the
+answer comes, and the check that follows only compares the answer with it:
+
+* the parts that take time but little memory (:meth:`Evidence.find_small`) are found
+  for the stories ahead, by a :class:`Reader` on a thread of its own;
+* those that hold a copy of the texts (:meth:`Evidence.find_large`) once the story's
+  call is out, so that memory follows the calls in flight, not the folder's size.
+
+Each part is found once, by whichever thread asks for it first; the others wait for it.
 """
 
 from __future__ import annotations
@@ -101,16 +106,78 @@ class Evidence:
         uses (:func:`briefing.wording.own_phrase_lists`)."""
         return self._once(f"own {count}", lambda: wording.own_phrase_lists(self.texts, count=count))
 
-    def find_all(self, own_phrases: int) -> None:
-        """Find every part now (``own_phrases``: how many of those to find)."""
-        self.sources()
+    def find_small(self, own_phrases: int) -> None:
+        """Find the parts that take time but little memory (speakers, own phrases,
+        scripts: ~10 of a check's 16 ms, a few KB); ``own_phrases``: how many of those."""
         self.mentions()
-        self.vocabulary()
         self.scripts()
         self.own_phrases(own_phrases)
+
+    def find_large(self) -> None:
+        """Find the parts that hold a copy of the texts and their words (~0.6 MB a
+        story on the bench folder): best found once the story's call is out."""
+        self.sources()
+        self.vocabulary()
 
     def _once(self, part: str, make: Callable[[], _T]) -> _T:
         with self._lock:
             if part not in self._found:
                 self._found[part] = make()
             return cast(_T, self._found[part])
+
+
+class Reader:
+    """Finds the small parts of a run's stories' evidence (:meth:`Evidence.find_small`)
+    in story order, on a thread of its own, at most ``ahead`` stories past the last
+    story taken for its call. A story taken before the reader got to it has its
+    evidence found by its check. Use it as a context manager: leaving stops the
+    thread."""
+
+    def __init__(self, own_phrases: int, ahead: int) -> None:
+        self.own_phrases, self.ahead = own_phrases, ahead
+        self._stories: list[Evidence | None] = []
+        self._taken = 0  # stories before this one are taken
+        self._stopped = False
+        self._changed = threading.Condition()
+        self._thread = threading.Thread(target=self._read, name="brief-evidence", daemon=True)
+
+    def add(self, found: Evidence) -> None:
+        """The next story's evidence (before :meth:`start`)."""
+        self._stories.append(found)
+
+    def start(self) -> None:
+        """Read on from the first story, once every story is added."""
+        self._thread.start()
+
+    def take(self, story: int) -> Evidence:
+        """Story ``story``'s evidence, for its check; the reader lets go of it."""
+        with self._changed:
+            found, self._stories[story] = self._stories[story], None
+            self._taken = max(self._taken, story + 1)
+            self._changed.notify_all()
+        if found is None:
+            raise ValueError(f"story {story} was taken before")
+        return found
+
+    def __enter__(self) -> Reader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._changed:
+            self._stopped = True
+            self._changed.notify_all()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _read(self) -> None:
+        for i in range(len(self._stories)):
+            with self._changed:
+                self._changed.wait_for(functools.partial(self._may_read, i))
+                if self._stopped:
+                    return
+                found = self._stories[i]
+            if found is not None:
+                found.find_small(self.own_phrases)
+
+    def _may_read(self, story: int) -> bool:
+        return self._stopped or story < self._taken + self.ahead

@@ -25,7 +25,6 @@ Calls run concurrently (``concurrency``) and every call goes through
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -37,7 +36,7 @@ import tiktoken
 from briefing import chunking, drafts, workers
 from briefing.config import Config
 from briefing.errors import CallError, ConfigError, LLMError, OutputError
-from briefing.evidence import Evidence
+from briefing.evidence import Evidence, Reader
 from briefing.grounding import Checker, SourceText
 from briefing.llm import LLM
 from briefing.models import (
@@ -74,6 +73,9 @@ class Progress(Protocol):
     def advance(self, calls: int = 1) -> None: ...
 
 
+# Stories whose evidence is read ahead of the stories taken for their call (its small
+# parts, a few KB a story), at least: the bench folder's 40 stories fit.
+READ_AHEAD = 64
 _T = TypeVar("_T")
 # A story as written and as checked: its articles, the draft, the checked draft, the report.
 _Written = tuple[list["Doc"], StoryDraft, StoryDraft, Grounding]
@@ -101,9 +103,8 @@ class Pipeline:
     ) -> Briefing:
         stories: list[list[Doc]] = []
         direct: list[list[dict[str, str]] | None] = []  # a one-call story's messages
-        # What each story's check reads of its sources; let go once the check has it.
-        evidence: list[Evidence | None] = []
-        stop = threading.Event()
+        # What each story's check reads of its sources, found before its answer comes.
+        reader = Reader(drafts.OWN_PHRASES, ahead=max(READ_AHEAD, 2 * self.concurrency))
 
         def produced() -> Iterator[list[tuple[Doc, Chunk]]]:
             """Each story's map jobs (none when it is written in one call), as it is
@@ -113,47 +114,28 @@ class Pipeline:
                 messages = one_call_messages(self.prompts, story, self.encoding, self.config)
                 stories.append(story)
                 direct.append(messages)
-                evidence.append(_evidence(story))
+                reader.add(_evidence(story))
                 jobs = [] if messages else [(d, c) for d in story for c in d.chunks]
                 self._grow(len(jobs) + 1)
                 yield jobs
-            # Every story is queued: read their sources for the checks while the calls
-            # are out (after the first calls have gone, so as not to delay them).
-            reader.start()
-
-        def read_ahead() -> None:
-            for i in range(len(evidence)):
-                if stop.is_set():
-                    return
-                if (found := evidence[i]) is not None:
-                    found.find_all(drafts.OWN_PHRASES)
+            reader.start()  # after the first calls have gone, so as not to delay them
 
         def then(i: int, notes: list[ChunkNotes | None]) -> Future[_Written] | None:
-            found, evidence[i] = evidence[i], None
-            assert found is not None  # each story is taken once
+            found = reader.take(i)
+            checks.submit(found.find_large)  # while the call is out, before its check
             return self._drafted(checks, _noted(stories[i], notes), direct[i], found)
 
-        reader = threading.Thread(target=read_ahead, name="brief-evidence", daemon=True)
         problems = list(problems)
         # Map calls, then each story's call as soon as its notes are in (briefing/workers.py).
         # Each draft is checked on a thread of its own, so the thread that made the
         # call goes on to the next one instead of grounding the answer first.
-        try:
-            with (
-                workers.responsive(),
-                ThreadPoolExecutor(max_workers=1, thread_name_prefix="brief-check") as checks,
-            ):
-                pending = workers.staged(
-                    max(1, self.config.concurrency or 1),
-                    produced(),
-                    self._map_one,
-                    then,
-                )
-                written = [None if job is None else job.result() for job in pending]
-        finally:
-            stop.set()
-            if reader.is_alive():
-                reader.join()
+        with (
+            reader,
+            workers.responsive(),
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="brief-check") as checks,
+        ):
+            pending = workers.staged(self.concurrency, produced(), self._map_one, then)
+            written = [None if job is None else job.result() for job in pending]
         docs = [doc for story in stories for doc in story]
         grounding = Grounding()
         # Articles the map step or their story's call could not use, each once.
@@ -190,6 +172,10 @@ class Pipeline:
             grounding=grounding,
             problems=problems,
         )
+
+    @property
+    def concurrency(self) -> int:
+        return max(1, self.config.concurrency or 1)
 
     # -- map ----------------------------------------------------------------------------------
 
@@ -354,10 +340,9 @@ class Pipeline:
     # -- helpers ---------------------------------------------------------------------------
 
     def _parallel(self, items: Sequence[_T], fn: Callable[[_T], _R]) -> list[_R]:
-        workers = max(1, self.config.concurrency or 1)
-        if workers == 1 or len(items) <= 1:
+        if self.concurrency == 1 or len(items) <= 1:
             return [fn(item) for item in items]
-        with ThreadPoolExecutor(max_workers=workers) as pool:
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
             return list(pool.map(fn, items))
 
     def _grow(self, n: int) -> None:

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from briefing import speakers, wording
-from briefing.evidence import Evidence
+from briefing.evidence import Evidence, Reader
 
 TEXTS = {
     1: 'NATO chief Jens Stoltenberg said Kyiv may strike targets inside Russia. "We will '
@@ -77,9 +77,11 @@ def test_threads_asking_at_once_share_one_finding(monkeypatch: pytest.MonkeyPatc
     assert len(answers) == 4 and all(answer is answers[0] for answer in answers)
 
 
-def test_find_all_leaves_nothing_for_the_check(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_found_ahead_leaves_nothing_for_the_check(monkeypatch: pytest.MonkeyPatch) -> None:
     found = story()
-    found.find_all(3)
+    found.find_small(3)
+    assert "sources" not in found._found  # the texts are copied only when the call is out
+    found.find_large()
 
     def fail(*args: object, **kwargs: object) -> None:
         raise AssertionError("found again")
@@ -93,3 +95,60 @@ def test_an_empty_story_has_nothing_to_find() -> None:
     found = Evidence()
     assert found.sources() == [] and found.mentions() == [] and found.own_phrases(3) == {}
     assert found.scripts() == {"", "LATIN"} and found.numbers == set()
+
+
+class Recorded(Evidence):
+    """Evidence that notes when the reader finds it."""
+
+    def __init__(self, number: int, log: list[int]) -> None:
+        super().__init__()
+        self.number, self.log = number, log
+
+    def find_small(self, own_phrases: int) -> None:
+        self.log.append(self.number)
+
+
+def settled(log: list[int], size: int) -> list[int]:
+    """``log`` once it has ``size`` entries (or after 5 s), and a moment more."""
+    deadline = time.monotonic() + 5
+    while len(log) < size and time.monotonic() < deadline:
+        time.sleep(0.005)
+    time.sleep(0.05)  # room for a read it should not make
+    return list(log)
+
+
+def test_the_reader_stays_within_its_distance_of_the_stories_taken() -> None:
+    log: list[int] = []
+    with Reader(3, ahead=2) as reader:
+        stories = [Recorded(n, log) for n in range(5)]
+        for found in stories:
+            reader.add(found)
+        reader.start()
+        assert settled(log, 2) == [0, 1]
+        assert reader.take(0) is stories[0]
+        assert settled(log, 3) == [0, 1, 2]
+        reader.take(2)  # out of order: stories before 3 are all taken or read
+        assert settled(log, 5) == [0, 1, 2, 3, 4]
+    with pytest.raises(ValueError, match="story 2 was taken before"):
+        reader.take(2)
+
+
+def test_leaving_stops_a_reader_that_waits() -> None:
+    log: list[int] = []
+    with Reader(3, ahead=1) as reader:
+        for n in range(3):
+            reader.add(Recorded(n, log))
+        reader.start()
+        assert settled(log, 1) == [0]
+    assert not reader._thread.is_alive()
+    assert log == [0]
+
+
+def test_a_story_taken_before_the_reader_came_is_not_read() -> None:
+    log: list[int] = []
+    with Reader(3, ahead=1) as reader:
+        for n in range(3):
+            reader.add(Recorded(n, log))
+        reader.take(0), reader.take(1)
+        reader.start()
+        assert settled(log, 1) == [2]
