@@ -204,3 +204,29 @@ def test_input_order_does_not_change_the_stories(seed: int) -> None:
     assert partition(group(shuffled, story_distance=0.91)) == partition(
         group(articles, story_distance=0.91)
     )
+
+
+# --- term counts ------------------------------------------------------------------------------
+
+
+def test_term_counts_are_count_vectorizers_in_another_column_order() -> None:
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    articles, _, _ = corpus("stories")
+    texts = [f"{a.title}\n{a.text}" for a in articles]
+    ours = clustering.term_counts(texts)
+    theirs = CountVectorizer(ngram_range=(1, 2), stop_words="english").fit_transform(texts)
+    assert ours.shape == theirs.shape
+    for row in range(len(texts)):  # the same counts in each text, column order aside
+        assert sorted(ours.getrow(row).data) == sorted(theirs.getrow(row).data)
+    # and the same columns: each of ours matches one of theirs, count for count
+    assert sorted(map(tuple, ours.T.toarray().tolist())) == sorted(
+        map(tuple, theirs.T.toarray().astype(np.float32).tolist())
+    )
+
+
+def test_term_counts_of_texts_without_terms() -> None:
+    counts = clustering.term_counts(["", "a the of", "Port strike"])
+    assert counts.shape == (3, 3)  # "port", "strike", "port strike"
+    assert counts.toarray().tolist() == [[0, 0, 0], [0, 0, 0], [1, 1, 1]]
+    assert clustering.term_counts(["", "the"]).shape == (2, 1)  # no terms: one empty column
