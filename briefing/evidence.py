@@ -129,8 +129,8 @@ class Evidence:
 class Reader:
     """Finds the small parts of a run's stories' evidence (:meth:`Evidence.find_small`)
     in story order, on a thread of its own, at most ``ahead`` stories past the last
-    story taken for its call. A story taken before the reader got to it has its
-    evidence found by its check. Use it as a context manager: leaving stops the
+    story taken for its call. The small parts of a story taken before the reader got
+    to it are found by its check. Use it as a context manager: leaving stops the
     thread."""
 
     def __init__(self, own_phrases: int, ahead: int) -> None:
