@@ -41,7 +41,7 @@ from briefing.backoff import Backoff, retried, retry_after
 from briefing.budget import Budget
 from briefing.cache import Cache, cache_key
 from briefing.errors import CallError, LLMError, OutputError
-from briefing.models import Usage
+from briefing.models import Usage, json_schema
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -75,12 +75,12 @@ def make_client(
     )
 
 
-@functools.cache  # built once per model: pydantic takes ~10 ms per schema
+@functools.cache  # built once per model
 def strict_schema(model: type[BaseModel]) -> dict[str, Any]:
     """The model's JSON schema in the strict form OpenAI requires: every object
     closed (``additionalProperties: false``) and every property required; item
     citations come last. Cached: callers must not change the result."""
-    schema = copy.deepcopy(model.model_json_schema())
+    schema = copy.deepcopy(json_schema(model))
 
     def close(node: Any) -> None:
         if isinstance(node, dict):

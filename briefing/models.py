@@ -18,6 +18,7 @@ a single article, it cites the bare sentence number ``"K"`` and brief adds ``N``
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from typing import Any, Literal
 
@@ -402,3 +403,12 @@ class Briefing(BaseModel):
     usage: Usage = Field(default_factory=Usage)
     grounding: Grounding = Field(default_factory=Grounding)
     problems: list[Problem] = Field(default_factory=list)
+
+
+@functools.cache  # pydantic takes 6 to 10 ms per schema, and two steps need each one
+def json_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """``model.model_json_schema()``, built once per model: the field guide in the prompt
+    (:func:`briefing.prompts.field_guide`) and the schema sent with each call
+    (:func:`briefing.llm.strict_schema`) are both made from it. Callers must not change
+    the result."""
+    return model.model_json_schema()

@@ -25,6 +25,7 @@ import jinja2
 from pydantic import BaseModel
 
 from briefing.errors import PromptError
+from briefing.models import json_schema
 
 STEPS = ("direct", "map", "merge", "story")
 SUFFIX = ".j2"
@@ -67,7 +68,7 @@ def field_guide(model: type[BaseModel]) -> str:
     """The output contract in a few lines the model can read: one line per field,
     nested item types listed after, each with its description. A field that every
     item type shares (``cites``) is described once, at the end."""
-    schema = model.model_json_schema()
+    schema = json_schema(model)
     defs: dict[str, Any] = schema.get("$defs", {})
     shared = _shared_fields(defs)
     lines: list[str] = []
