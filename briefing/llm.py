@@ -136,7 +136,6 @@ class LLM:
         # At most ``slots`` requests in flight, however many threads ask (a story that
         # falls back to notes runs its map calls on a pool of its own): a thread holds a
         # slot from building its request to receiving the answer.
-        self.slots = slots
         self._slots = threading.BoundedSemaphore(slots) if slots else contextlib.nullcontext()
         self._lock = threading.Lock()
 
