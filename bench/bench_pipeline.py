@@ -322,18 +322,25 @@ def throughput(folder: Path, repeat: int) -> dict[str, float]:
     worker, in the calling thread). raw is ``encode_ordinary`` of each article's text, one
     thread; ``raw_2`` the same on two threads, each with half of the articles, which
     tells whether the machine gave the run a second core. Best of ``repeat``; each
-    repeat times all four, so they share the noise."""
+    repeat times all of them, so they share the noise.
+
+    The parts of the one-thread path are timed too, as multiples of raw's time
+    (``part_*``): reading the folder; splitting into sentences, and blingfire's call
+    alone; counting and packing the sentences into chunks, and tiktoken's encoding
+    of the numbered lines alone. Reading and the two library calls are the floor of
+    the one-thread path; the rest is brief's Python."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from briefing import chunking, ingest
+    import blingfire
+
+    from briefing import chunking, ingest, sentences
     from briefing.config import Config
 
     config = Config()
     encoding = chunking.load_encoding(config.encoding)
     workers = 2
 
-    def brief(n: int) -> float:
-        begin = time.perf_counter()
+    def brief(n: int) -> None:
         articles, _ = ingest.read_folder(folder)
         for _ in chunking.chunk_articles(
             articles,
@@ -343,27 +350,49 @@ def throughput(folder: Path, repeat: int) -> dict[str, float]:
             workers=n,
         ):
             pass
-        return time.perf_counter() - begin
 
     def raw(texts: list[str]) -> int:
         return sum(len(encoding.encode_ordinary(text)) for text in texts)
 
     articles, _ = ingest.read_folder(folder)
     texts = [a.text for a in articles]
-    best = {"ingest": math.inf, "ingest_1": math.inf, "raw": math.inf, "raw_2": math.inf}
+    split = [sentences.split_sentences(text) for text in texts]
+    # What blingfire and tiktoken are given (sentences.py, chunking.numbered_counts).
+    probes = [text.replace("\n", " ") for text in texts]
+    rests = [" " + "\n ".join(s.text for s in found) + "\n" for found in split]
+
+    def pack() -> None:
+        for article, found in zip(articles, split, strict=True):
+            chunking.chunk_sentences(
+                article.id,
+                found,
+                encoding,
+                max_tokens=config.chunk_tokens,
+                overlap=config.chunk_overlap,
+            )
+
     with ThreadPoolExecutor(max_workers=2) as pool:
+        timed = {
+            "ingest": lambda: brief(workers),
+            "ingest_1": lambda: brief(1),
+            "raw": lambda: raw(texts),
+            "raw_2": lambda: sum(pool.map(raw, [texts[0::2], texts[1::2]])),
+            "read": lambda: ingest.read_folder(folder),
+            "split": lambda: [sentences.split_sentences(text) for text in texts],
+            "blingfire": lambda: [blingfire.text_to_sentences(p) for p in probes],
+            "pack": pack,
+            "tiktoken": lambda: [encoding.encode_ordinary(r) for r in rests],
+        }
+        best = dict.fromkeys(timed, math.inf)
         for _ in range(repeat):
-            best["ingest"] = min(best["ingest"], brief(workers))
-            best["ingest_1"] = min(best["ingest_1"], brief(1))
-            begin = time.perf_counter()
-            tokens = raw(texts)
-            best["raw"] = min(best["raw"], time.perf_counter() - begin)
-            begin = time.perf_counter()
-            sum(pool.map(raw, [texts[0::2], texts[1::2]]))
-            best["raw_2"] = min(best["raw_2"], time.perf_counter() - begin)
+            for key, work in timed.items():
+                begin = time.perf_counter()
+                work()
+                best[key] = min(best[key], time.perf_counter() - begin)
     mb = sum(len(text.encode("utf-8")) for text in texts) / 1e6
-    speeds = {key: mb / seconds for key, seconds in best.items()}
-    return {"mb": mb, "tokens": tokens, "workers": workers, **speeds}
+    speeds = {key: mb / best[key] for key in ("ingest", "ingest_1", "raw", "raw_2")}
+    parts = {f"part_{key}": best[key] / best["raw"] for key in list(timed)[4:]}
+    return {"mb": mb, "tokens": raw(texts), "workers": workers, **speeds, **parts}
 
 
 def imports(repeat: int = 3) -> str:
@@ -486,7 +515,7 @@ def main() -> None:
         for n in (50, 200) if args.quick else (50, 200, 1000):
             folders[n] = work / f"n{n}"
             generate(folders[n], n)
-        speed = child("throughput", str(folders[200]), "3")
+        speed = child("throughput", str(folders[200]), "10")
         rows.append(
             (
                 f"ingest + chunk vs raw tiktoken (one thread), N=200 ({speed['mb']:.2f} MB)",
@@ -495,6 +524,17 @@ def main() -> None:
                 f"one thread {speed['ingest_1']:.2f} MB/s = "
                 f"{speed['ingest_1'] / speed['raw']:.2f}x; raw on two threads "
                 f"{speed['raw_2'] / speed['raw']:.2f}x one (a second core: near 2)",
+            )
+        )
+        floor = speed["part_read"] + speed["part_blingfire"] + speed["part_tiktoken"]
+        rows.append(
+            (
+                "ingest + chunk on one thread, by part (time / raw's time)",
+                f"read {speed['part_read']:.2f}; split {speed['part_split']:.2f} "
+                f"(blingfire alone {speed['part_blingfire']:.2f}); count + pack "
+                f"{speed['part_pack']:.2f} (tiktoken alone {speed['part_tiktoken']:.2f}). "
+                f"Reading and the two libraries alone: {floor:.2f}, at most "
+                f"{1 / floor:.2f}x on one thread",
             )
         )
         # The first run on a machine compiles brief's templates and keeps the tokenizer's
