@@ -131,14 +131,25 @@ def _fold_duplicates(
 ) -> tuple[list[int], dict[int, list[int]]]:
     """Indices to keep, and for each kept index the indices of its copies.
 
-    The kept one of a duplicate group is the longest text (the fullest copy)."""
+    The kept one of a duplicate group is the longest text (the fullest copy): taken
+    longest first, an article not yet a copy takes as its copies the shorter ones
+    similar enough to it that are not copies yet."""
     order = sorted(range(len(articles)), key=lambda i: (-len(articles[i].text), i))
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    # The pairs similar enough, the longer first: found in one pass over the matrix
+    # (a loop over all pairs in Python took 1.5 s at 5000 articles).
+    longer, shorter = np.nonzero(sim >= threshold)
+    ahead = rank[longer] < rank[shorter]
+    candidates: dict[int, list[int]] = {}
+    for i, j in zip(longer[ahead].tolist(), shorter[ahead].tolist(), strict=True):
+        candidates.setdefault(i, []).append(j)
     copy_of: dict[int, int] = {}
-    for position, i in enumerate(order):
+    for i in order:
         if i in copy_of:
             continue
-        for j in order[position + 1 :]:
-            if j not in copy_of and sim[i, j] >= threshold:
+        for j in candidates.get(i, ()):
+            if j not in copy_of:
                 copy_of[j] = i
     keep = sorted(i for i in range(len(articles)) if i not in copy_of)
     copies: dict[int, list[int]] = {i: [] for i in keep}
