@@ -161,6 +161,21 @@ def test_only_near_duplicates_left_is_one_story() -> None:
     assert [c.path for c in groups[0].copies[groups[0].articles[0].id]] == ["a.txt"]
 
 
+def test_fold_keeps_the_longest_and_a_copy_takes_no_copies_of_its_own() -> None:
+    # Texts of 3, 5, 2 and 4 characters: taken longest first, 1 takes 3 as its copy;
+    # 3 is then a copy, so 0 (similar to 3, not to 1) is kept and takes 2.
+    articles = [article(f"{i}.txt", "x" * n, "T") for i, n in enumerate((3, 5, 2, 4))]
+    sim = np.eye(4, dtype=np.float32)
+    for i, j in ((1, 3), (3, 0), (0, 2)):
+        sim[i, j] = sim[j, i] = 0.9
+    sim[1, 2] = sim[2, 1] = 0.3  # under the threshold
+    assert clustering._fold_duplicates(articles, sim, 0.56) == ([0, 1], {0: [2], 1: [3]})
+    assert clustering._fold_duplicates(articles, sim, 0.95) == (
+        [0, 1, 2, 3],
+        {0: [], 1: [], 2: [], 3: []},
+    )
+
+
 # --- edges and stability ----------------------------------------------------------------------
 
 
