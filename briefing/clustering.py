@@ -29,6 +29,7 @@ from briefing.models import Article
 STORY_DISTANCE = 0.91
 DUPLICATE_SIMILARITY = 0.56
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token_pattern
+_BLOCK = 256  # rows of the similarity matrix computed at a time
 
 
 @dataclass
@@ -43,7 +44,14 @@ def similarity(articles: Sequence[Article]) -> np.ndarray:
     """Cosine similarity of the articles' TF-IDF vectors (rows are L2-normalised)."""
     counts = term_counts([f"{a.title}\n{a.text}" for a in articles])
     matrix = TfidfTransformer(sublinear_tf=True).fit_transform(counts)
-    return np.asarray((matrix @ matrix.T).toarray())
+    # Rows of the product a block at a time, into one dense array: the whole sparse
+    # product (nearly every pair shares a term) took twice the memory of the result.
+    # Each row of a sparse product is computed on its own: the values are the same.
+    right = matrix.T.tocsr()
+    sim = np.empty((matrix.shape[0], matrix.shape[0]), dtype=matrix.dtype)
+    for start in range(0, matrix.shape[0], _BLOCK):
+        sim[start : start + _BLOCK] = (matrix[start : start + _BLOCK] @ right).toarray()
+    return sim
 
 
 def term_counts(texts: Sequence[str]) -> sparse.csr_matrix:
@@ -101,7 +109,10 @@ def group(
     if len(keep) == 1:
         labels = [0]
     else:
-        distance = np.clip(1.0 - sim[np.ix_(keep, keep)], 0.0, 2.0)
+        # In place: sim is not needed after the fold, and each copy is N x N.
+        distance = sim[np.ix_(keep, keep)] if len(keep) < len(articles) else sim
+        np.subtract(1.0, distance, out=distance)
+        np.clip(distance, 0.0, 2.0, out=distance)
         np.fill_diagonal(distance, 0.0)
         # Average linkage cut at story_distance: the tree scikit-learn's
         # AgglomerativeClustering builds with this same scipy call, without its
