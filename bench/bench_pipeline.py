@@ -4,7 +4,8 @@ Against a local OpenAI-compatible stub, on a generated folder of N articles, it
 prints one table (issue 7):
 
 * wall time of ``runner.make`` against the ideal ``ceil(calls / C) * L`` at
-  C = 1, 8, 32 (N = 200), where L is the stub's mean time per request;
+  C = 1, 8, 32 (N = 200), where L is the stub's mean time per request (C = 8:
+  the median of three runs, all three shown);
 * brief's own CPU seconds per article (the stub runs in another process);
 * ingest + chunk throughput in MB/s against raw tiktoken encoding of the same text;
 * prompt tokens sent per article token, completion tokens per article;
@@ -52,6 +53,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+C8_RUNS = 3  # runs of N=200, C=8 (the row with a target); the median is shown
 
 # --- the generated folder ------------------------------------------------------------------
 
@@ -551,13 +553,24 @@ def main() -> None:
         rows.append(("imports before brief runs (python -c 'import briefing.runner')", imports()))
         first = None
         for c in (1, 8, 32) if not args.quick else (8, 32):
-            res = measure(base_url, folders[200], c, work, formats=args.formats)
+            # C=8, the one with a target, is run three times and its median run shown:
+            # on this shared machine one run can land in a slow minute (brief's half
+            # second of Python takes 1.5 times as long then; docs/PERFORMANCE.md).
+            runs = [
+                measure(base_url, folders[200], c, work, formats=args.formats)
+                for _ in range(C8_RUNS if c == 8 else 1)
+            ]
+            runs.sort(key=lambda r: r["wall"] / r["ideal"])
+            res = runs[len(runs) // 2]
             first = res if c == 8 else first
+            others = ", ".join(f"{r['wall'] / r['ideal']:.3f}" for r in runs)
             rows.append(
                 (
-                    f"N=200, C={c}: wall vs ideal ceil({res['requests']}/{c})*{res['L']:.3f}s",
+                    f"N=200, C={c}: wall vs ideal ceil({res['requests']}/{c})*{res['L']:.3f}s"
+                    + (f" (median of {len(runs)} runs)" if len(runs) > 1 else ""),
                     f"{res['wall']:.2f} vs {res['ideal']:.2f} s = {res['wall'] / res['ideal']:.3f} "
-                    f"(before 1st call {res['before']:.2f} s, after last {res['after']:.2f} s)",
+                    f"(before 1st call {res['before']:.2f} s, after last {res['after']:.2f} s)"
+                    + (f"; the {len(runs)} runs: {others}" if len(runs) > 1 else ""),
                 )
             )
         assert first is not None
