@@ -563,14 +563,14 @@ def main() -> None:
             runs.sort(key=lambda r: r["wall"] / r["ideal"])
             res = runs[len(runs) // 2]
             first = res if c == 8 else first
-            others = ", ".join(f"{r['wall'] / r['ideal']:.3f}" for r in runs)
+            ratios = ", ".join(f"{r['wall'] / r['ideal']:.3f}" for r in runs)
             rows.append(
                 (
                     f"N=200, C={c}: wall vs ideal ceil({res['requests']}/{c})*{res['L']:.3f}s"
                     + (f" (median of {len(runs)} runs)" if len(runs) > 1 else ""),
                     f"{res['wall']:.2f} vs {res['ideal']:.2f} s = {res['wall'] / res['ideal']:.3f} "
                     f"(before 1st call {res['before']:.2f} s, after last {res['after']:.2f} s)"
-                    + (f"; the {len(runs)} runs: {others}" if len(runs) > 1 else ""),
+                    + (f"; the {len(runs)} runs: {ratios}" if len(runs) > 1 else ""),
                 )
             )
         assert first is not None
