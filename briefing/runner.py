@@ -29,10 +29,10 @@ from briefing.stories import count_messages, map_messages, one_call_messages, pr
 
 LOCAL_SLOTS = 2
 # Remote APIs serve many requests at once: with 8 in flight a run of 200 articles
-# takes 1.08 to 1.09 times the latency floor ceil(calls / 8) * L with one call per
-# story, 1.07 with notes first, against a stub answering in about a second
-# (bench/bench_pipeline.py, docs/PERFORMANCE.md); the shared 429 backoff slows every
-# call down together when a server asks.
+# takes 1.09 to 1.10 times the latency floor ceil(calls / 8) * L with one call per
+# story (medians of three runs), 1.07 with notes first, against a stub answering in
+# about a second (bench/bench_pipeline.py, docs/PERFORMANCE.md); the shared 429
+# backoff slows every call down together when a server asks.
 REMOTE_CONCURRENCY = 8
 
 # Typical answer sizes, measured on the examples with the embedded model; used only
