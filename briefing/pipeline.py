@@ -76,6 +76,11 @@ class Progress(Protocol):
 # Stories whose evidence is read ahead of the stories taken for their call (its small
 # parts, a few KB a story), at least: the bench folder's 40 stories fit.
 READ_AHEAD = 64
+# Threads beyond the concurrency: each has its next request built and waiting for a
+# slot, and sends it as soon as an answer frees one, while the thread that got that
+# answer parses it (measured with bench/bench_pipeline.py's stub: see
+# docs/PERFORMANCE.md, issue 7's sixth round).
+SPARE_THREADS = 2
 _T = TypeVar("_T")
 # A story as written and as checked: its articles, the draft, the checked draft, the report.
 _Written = tuple[list["Doc"], StoryDraft, StoryDraft, Grounding]
@@ -134,7 +139,7 @@ class Pipeline:
             workers.responsive(),
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="brief-check") as checks,
         ):
-            pending = workers.staged(self.concurrency, produced(), self._map_one, then)
+            pending = workers.staged(self._threads, produced(), self._map_one, then)
             written = [None if job is None else job.result() for job in pending]
         docs = [doc for story in stories for doc in story]
         grounding = Grounding()
@@ -176,6 +181,12 @@ class Pipeline:
     @property
     def concurrency(self) -> int:
         return max(1, self.config.concurrency or 1)
+
+    @property
+    def _threads(self) -> int:
+        """Threads making the calls: the concurrency, and SPARE_THREADS more whose next
+        requests are built and wait for a slot (:class:`briefing.llm.LLM`)."""
+        return self.concurrency + SPARE_THREADS if self.concurrency > 1 else 1
 
     # -- map ----------------------------------------------------------------------------------
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import socket
+import threading
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import openai
 import pytest
 from fake_openai import FakeServer, Reply, completion
 from pydantic import BaseModel, Field
@@ -314,6 +318,71 @@ def test_no_more_requests_in_flight_than_slots(fake_server: FakeServer) -> None:
     times = sorted(fake_server.times)
     assert len(times) == 6
     assert times[2] - times[0] >= 0.25 and times[4] - times[2] >= 0.25, times
+
+
+def test_a_request_without_an_answer_gives_its_slot_back(fake_server: FakeServer) -> None:
+    """The slot a request takes as it leaves is given back when no answer comes (the
+    connection reset here), so the next request, from any thread, is sent."""
+    fake_server.script += [Reply(reset=True), GOOD, GOOD]
+    llm = llm_for(fake_server, slots=1)
+    with pytest.raises(CallError, match="reset"):
+        llm.ask("test", MESSAGES, Verdict, subject="a.txt")
+    answers: list[Verdict] = []
+    other = threading.Thread(  # daemon: a slot never given back fails the test, not the run
+        target=lambda: answers.append(
+            llm.ask("test", [*MESSAGES, MESSAGES[1]], Verdict, subject="b.txt")
+        ),
+        daemon=True,
+    )
+    other.start()
+    other.join(timeout=10)
+    assert answers == [Verdict(**GOOD)], "the failed request kept its slot"
+    question = [*MESSAGES, {"role": "user", "content": "Again?"}]
+    assert llm.ask("test", question, Verdict, subject="c.txt") == Verdict(**GOOD)
+    assert len(fake_server.requests) == 3
+
+
+def test_slots_without_an_httpx_client_to_hook_hold_the_whole_call(
+    fake_server: FakeServer,
+) -> None:
+    """A client brief cannot hook (no httpx client where openai keeps it) is held to
+    the slots around each whole call: still two requests at a time."""
+    fake_server.script += [
+        Reply(delay=0.3, body=completion({"messages": MESSAGES}, json.dumps(GOOD)))
+    ] * 4
+    client = make_client(fake_server.base_url, None, timeout=30.0)
+
+    class Unhooked:  # the same calls, through an object without ``_client``
+        chat = client.chat
+
+    llm = LLM(Unhooked(), "fake-model", backoff=Backoff(0), slots=2)  # type: ignore[arg-type]
+
+    def ask(n: int) -> Verdict:
+        question = [*MESSAGES[:1], {"role": "user", "content": f"Question {n}?"}]
+        return llm.ask("test", question, Verdict, subject=f"{n}.txt")
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert list(pool.map(ask, range(4))) == [Verdict(**GOOD)] * 4
+    times = sorted(fake_server.times)
+    assert times[2] - times[0] >= 0.25, times
+
+
+def test_a_callers_http_client_keeps_its_hooks_and_no_old_llm(fake_server: FakeServer) -> None:
+    """brief hooks the caller's httpx client to count its slots: the caller's own hooks
+    still run, and a client used run after run keeps no earlier run's LLM alive."""
+    fake_server.script += [GOOD] * 3
+    seen: list[str] = []
+    http = openai.DefaultHttpxClient(event_hooks={"request": [lambda r: seen.append(r.url.path)]})
+    client = make_client(fake_server.base_url, None, http_client=http)
+    for _ in range(3):
+        earlier = LLM(client, "fake-model", backoff=Backoff(0), slots=2)
+        assert earlier.ask("test", MESSAGES, Verdict, subject="a.txt") == Verdict(**GOOD)
+        gone = weakref.ref(earlier)
+        del earlier
+        gc.collect()
+        assert gone() is None
+    assert seen == ["/v1/chat/completions"] * 3
+    assert len(http.event_hooks["request"]) <= 3  # the caller's, and at most two of brief's
 
 
 def test_unreachable_server_fails_the_run_after_its_retries() -> None:
