@@ -307,8 +307,9 @@ class LLM:
                 self._give()
 
     def _take(self, request: object) -> None:
-        """httpx's request hook: a request of this LLM's takes a slot as it leaves (a
-        redirect's second request keeps the slot of the first)."""
+        """httpx's request hook: a request of this LLM's takes a slot as it leaves; a
+        thread never holds two (a redirect's next request takes one again once the
+        redirect's answer has given the first back)."""
         mine = self._mine
         if (
             self._slots is not None
