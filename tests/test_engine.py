@@ -315,10 +315,13 @@ def test_an_error_in_the_with_block_stops_the_server() -> None:
 
 
 PARENT = """
-import sys, time
+import signal, sys, time
 from pathlib import Path
 from briefing.engine import LocalServer
 
+# Ctrl-C as in a terminal: a test run started in the background by a shell without job
+# control inherits SIGINT ignored, and Python then installs no KeyboardInterrupt for it.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 with LocalServer(Path(sys.argv[1]), ctx=2048) as server:
     print(server.pid, flush=True)
     time.sleep(600)
