@@ -28,8 +28,6 @@ import functools
 import json
 import re
 import threading
-import weakref
-from collections.abc import Callable, Iterator
 from typing import Any, TypeVar, cast
 
 import openai
@@ -44,6 +42,7 @@ from briefing.budget import Budget
 from briefing.cache import Cache, cache_key
 from briefing.errors import CallError, LLMError, OutputError
 from briefing.models import Usage, json_schema
+from briefing.slots import Slots
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -135,16 +134,8 @@ class LLM:
         self.mode = mode
         self.backoff = backoff if backoff is not None else Backoff()
         self.budget = budget
-        # At most ``slots`` requests in flight, however many threads ask (a story that
-        # falls back to notes runs its map calls on a pool of its own). A request takes
-        # its slot as it leaves, once openai has built it, and gives it back when the
-        # answer's headers are in, before openai parses it: httpx's event hooks on the
-        # client. A thread with its next request built can then send it the moment
-        # another's answer arrives. A client without an httpx client to hook is held
-        # to the slots around the whole call.
-        self._slots = threading.BoundedSemaphore(slots) if slots else None
-        self._mine = threading.local()  # this thread: asking, and holding a slot
-        self._hooked = self._slots is not None and _hook(client, self)
+        # At most ``slots`` requests in flight, however many threads ask: see slots.py.
+        self._slots = Slots(slots, client) if slots else None
         self._lock = threading.Lock()
 
     def ask(self, step: str, messages: list[dict[str, str]], output: type[T], *, subject: str) -> T:
@@ -255,7 +246,7 @@ class LLM:
             tries += 1
             self.backoff.wait_turn()
             try:
-                with self._slot():
+                with self._slots.held() if self._slots else contextlib.nullcontext():
                     response = self.client.chat.completions.create(
                         model=self.model,
                         messages=cast(Any, messages),
@@ -288,42 +279,6 @@ class LLM:
             if refusal and not choice.message.content:
                 return str(refusal), "refusal", tokens
             return choice.message.content or "", choice.finish_reason, tokens
-
-    @contextlib.contextmanager
-    def _slot(self) -> Iterator[None]:
-        """A request of this thread's within the slots (taken and given back by the
-        hooks, or here when there are none)."""
-        if self._slots is None:
-            yield
-        elif not self._hooked:
-            with self._slots:
-                yield
-        else:
-            self._mine.asking = True
-            try:
-                yield
-            finally:  # also when no answer came: a refused connection, a timeout
-                self._mine.asking = False
-                self._give()
-
-    def _take(self, request: object) -> None:
-        """httpx's request hook: a request of this LLM's takes a slot as it leaves; a
-        thread never holds two (a redirect's next request takes one again once the
-        redirect's answer has given the first back)."""
-        mine = self._mine
-        if (
-            self._slots is not None
-            and getattr(mine, "asking", False)
-            and not getattr(mine, "held", False)
-        ):
-            self._slots.acquire()
-            mine.held = True
-
-    def _give(self, response: object = None) -> None:
-        """httpx's response hook: the answer is in, its slot is free."""
-        if self._slots is not None and getattr(self._mine, "held", False):
-            self._mine.held = False
-            self._slots.release()
 
     def _pause(self, err: Exception, tries: int) -> bool:
         """Wait before the next try of a call that met ``err``; False if it is not
@@ -417,43 +372,6 @@ class LLM:
         if key and key != NO_KEY:
             text = text.replace(key, "***")
         return " ".join(_CONTROL.sub(" ", text).split())
-
-
-def _hook(client: openai.OpenAI, llm: LLM) -> bool:
-    """Add ``llm``'s slot hooks to the httpx client that ``client`` sends through
-    (openai keeps it in ``_client``); False if there is none to hook."""
-    http = getattr(client, "_client", None)
-    hooks = getattr(http, "event_hooks", None)
-    if not isinstance(hooks, dict) or not {"request", "response"} <= hooks.keys():
-        return False
-    http.event_hooks = {  # type: ignore[union-attr]
-        **hooks,
-        "request": [*_alive(hooks["request"]), _Hook(llm._take)],
-        "response": [*_alive(hooks["response"]), _Hook(llm._give)],
-    }
-    return True
-
-
-class _Hook:
-    """An httpx event hook that calls a method of an LLM while the LLM exists: a client
-    passed in by the caller, used for run after run, does not keep every run's LLM
-    alive, and the hooks of LLMs that are gone are dropped when another hooks it."""
-
-    def __init__(self, method: Callable[[object], None]) -> None:
-        self._method = weakref.WeakMethod(method)
-
-    def __call__(self, message: object) -> None:
-        method = self._method()
-        if method is not None:
-            method(message)
-
-    @property
-    def alive(self) -> bool:
-        return self._method() is not None
-
-
-def _alive(hooks: list[Any]) -> list[Any]:
-    return [hook for hook in hooks if not isinstance(hook, _Hook) or hook.alive]
 
 
 def _response_format(mode: str, name: str, schema: dict[str, Any]) -> dict[str, Any]:

@@ -185,7 +185,7 @@ class Pipeline:
     @property
     def _threads(self) -> int:
         """Threads making the calls: the concurrency, and SPARE_THREADS more whose next
-        requests are built and wait for a slot (:class:`briefing.llm.LLM`)."""
+        requests are built and wait for a slot (:mod:`briefing.slots`)."""
         return self.concurrency + SPARE_THREADS if self.concurrency > 1 else 1
 
     # -- map ----------------------------------------------------------------------------------
