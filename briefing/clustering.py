@@ -1,20 +1,30 @@
 """Group articles into stories, and fold near-duplicate texts into one.
 
-Vectors are TF-IDF (scikit-learn) over word uni- and bigrams with sublinear
-term frequency; stories are the clusters of average-linkage agglomerative clustering on
-cosine distance, cut at :data:`STORY_DISTANCE`. Near-duplicates (wire copies, the
-same text re-published) are pairs whose cosine similarity reaches
-:data:`DUPLICATE_SIMILARITY`; each such group is briefed once, with every copy
-listed as a source.
+Articles are compared on their terms (:mod:`briefing.terms`: stemmed words, the title
+counted three times), as TF-IDF vectors with sublinear term frequency, by cosine
+similarity. Stories are made in two steps:
 
-Both thresholds were chosen by measurement on ``tests/data/stories`` (see
-``bench/bench_clustering.py`` and ``docs/CLUSTERING.md``), not by taste.
+1. **Events**: average-linkage agglomerative clustering, cut where the average
+   similarity of two groups falls below :data:`STORY_SIMILARITY`. Outlets telling
+   one event share its particulars (names, figures, places), and join here.
+2. **Ongoing stories**: two groups of step 1 join, most similar first, while their
+   average similarity is at least :data:`RELATED_SIMILARITY` *and* their headlines
+   overlap: on average, a headline's terms (weighted by IDF) are found in the other
+   article's headline or lead for at least :data:`HEADLINE_OVERLAP` of their weight.
+   Reports of one story days or years apart (a tsunami's toll, then its aid) share
+   little text but name it up front; two events on one topic (a strike at one port,
+   a fee at another) share words but not headlines.
+
+Near-duplicates (wire copies, the same text re-published) are pairs whose cosine
+similarity reaches :data:`DUPLICATE_SIMILARITY`; each such group is briefed once,
+with every copy listed as a source.
+
+Every threshold was chosen by measurement on real news and the project's labelled
+folders (``bench/bench_clustering.py``, ``docs/CLUSTERING.md``).
 """
 
 from __future__ import annotations
 
-import itertools
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -22,81 +32,77 @@ import numpy as np
 from scipy import sparse
 from scipy.cluster import hierarchy
 from scipy.spatial.distance import squareform
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfTransformer
+from sklearn.feature_extraction.text import TfidfTransformer
 
+from briefing import terms
 from briefing.models import Article
 
-STORY_DISTANCE = 0.91
-DUPLICATE_SIMILARITY = 0.56
-_TOKEN = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token_pattern
+STORY_SIMILARITY = 0.20
+RELATED_SIMILARITY = 0.05
+HEADLINE_OVERLAP = 0.07
+DUPLICATE_SIMILARITY = 0.70  # between 0.566 (two outlets, one event) and 0.831 (a copy)
+MIN_SHARED = 2  # terms two articles must share for their similarity to count
+SHARED_TERMS = 6  # terms a story names as what its articles share
 _BLOCK = 256  # rows of the similarity matrix computed at a time
 
 
 @dataclass
 class Group:
-    """The articles of one story; ``copies`` maps an article id to its near-duplicates."""
+    """The articles of one story; ``copies`` maps an article id to its near-duplicates;
+    ``shared`` is what its articles have in common (the terms most of them use)."""
 
     articles: list[Article]
     copies: dict[str, list[Article]] = field(default_factory=dict)
+    shared: list[str] = field(default_factory=list)
 
 
 def similarity(articles: Sequence[Article]) -> np.ndarray:
     """Cosine similarity of the articles' TF-IDF vectors (rows are L2-normalised)."""
-    counts = term_counts([f"{a.title}\n{a.text}" for a in articles])
-    matrix = TfidfTransformer(sublinear_tf=True).fit_transform(counts)
+    found, _, _ = terms.article_terms(articles)
+    return _cosine(_tfidf(found.counts))
+
+
+def _tfidf(counts: sparse.csr_matrix) -> sparse.csr_matrix:
+    matrix: sparse.csr_matrix = TfidfTransformer(sublinear_tf=True).fit_transform(counts)
+    return matrix
+
+
+def _cosine(matrix: sparse.csr_matrix) -> np.ndarray:
     # Rows of the product a block at a time, into one dense array: the whole sparse
     # product (nearly every pair shares a term) took twice the memory of the result.
-    # Each row of a sparse product is computed on its own: the values are the same.
     right = matrix.T.tocsr()
-    sim = np.empty((matrix.shape[0], matrix.shape[0]), dtype=matrix.dtype)
+    sim = np.empty((matrix.shape[0], matrix.shape[0]), dtype=np.float32)
+    used = (matrix > 0).astype(np.float32)
+    used_right = used.T.tocsr()
     for start in range(0, matrix.shape[0], _BLOCK):
-        sim[start : start + _BLOCK] = (matrix[start : start + _BLOCK] @ right).toarray()
+        block = (matrix[start : start + _BLOCK] @ right).toarray()
+        # One word in common is no evidence (two short texts that both say "warned").
+        block[(used[start : start + _BLOCK] @ used_right).toarray() < MIN_SHARED] = 0.0
+        sim[start : start + _BLOCK] = block
+    np.fill_diagonal(sim, 1.0)
     return sim
 
 
-def term_counts(texts: Sequence[str]) -> sparse.csr_matrix:
-    """How often each word uni- and bigram occurs in each text: what scikit-learn's
-    ``CountVectorizer(ngram_range=(1, 2), stop_words="english")`` counts (lower case,
-    its token pattern, English stop words left out before bigrams are made), with the
-    columns in another order, which no similarity depends on.
-
-    Made with a dict and numpy instead: CountVectorizer builds and sorts a vocabulary
-    of term strings (0.2 s for bench_pipeline.py's 200 articles), and the hashed
-    columns used before (HashingVectorizer, 0.075 s) joined every bigram into a
-    string and moved similarities by up to 0.008 where two terms shared a column;
-    this takes 0.04 s, and its similarities are CountVectorizer's (to 1e-5)."""
-    vocabulary: dict[str, int] = {}
-    word = vocabulary.setdefault
-    ids_of = [
-        [
-            word(w, len(vocabulary))
-            for w in _TOKEN.findall(text.lower())
-            if w not in ENGLISH_STOP_WORDS
-        ]
-        for text in texts
-    ]
-    words = len(vocabulary)
-    lengths = np.fromiter(map(len, ids_of), dtype=np.int64, count=len(ids_of))
-    ids = np.fromiter(
-        itertools.chain.from_iterable(ids_of), dtype=np.int64, count=int(lengths.sum())
-    )
-    rows = np.repeat(np.arange(len(texts)), lengths)
-    within = rows[:-1] == rows[1:]  # two neighbouring words of one text: a bigram
-    pairs = ids[:-1][within] * words + ids[1:][within]
-    bigrams, columns = np.unique(pairs, return_inverse=True)
-    rows = np.concatenate([rows, rows[:-1][within]])
-    columns = np.concatenate([ids, words + columns.reshape(-1)])
-    # Repeated (row, column) entries are summed; one column at least, for texts of no terms.
-    return sparse.csr_matrix(
-        (np.ones(len(columns), dtype=np.float32), (rows, columns)),
-        shape=(len(texts), max(1, words + len(bigrams))),
-    )
+def headline_overlap(heads: sparse.csr_matrix, contexts: sparse.csr_matrix) -> sparse.csr_matrix:
+    """Per article, its headline's terms weighted by IDF (over the headline contexts)
+    and scaled to sum to 1: ``weights @ contexts.T`` is, for a pair (i, j), the share
+    of i's headline found in j's headline or lead."""
+    n = contexts.shape[0]
+    df = np.asarray((contexts > 0).sum(axis=0)).ravel()
+    idf = np.log((1.0 + n) / (1.0 + df))  # 0 for a term in every headline or lead
+    weighted = heads.multiply(idf.reshape(1, -1)).tocsr()
+    total = np.asarray(weighted.sum(axis=1)).ravel()
+    total[total == 0] = 1.0
+    out: sparse.csr_matrix = sparse.diags(1.0 / total) @ weighted
+    return out.tocsr()
 
 
 def group(
     articles: Sequence[Article],
     *,
-    story_distance: float = STORY_DISTANCE,
+    story_similarity: float = STORY_SIMILARITY,
+    related_similarity: float = RELATED_SIMILARITY,
+    headline_overlap_at: float = HEADLINE_OVERLAP,
     duplicate_similarity: float = DUPLICATE_SIMILARITY,
 ) -> list[Group]:
     """The stories of ``articles``, largest first, near-duplicates folded."""
@@ -104,33 +110,120 @@ def group(
         return []
     if len(articles) == 1:
         return [Group([articles[0]])]
-    sim = similarity(articles)
+    found, heads, contexts = terms.article_terms(articles)
+    vectors = _tfidf(found.counts)
+    sim = _cosine(vectors)
     keep, copies = _fold_duplicates(articles, sim, duplicate_similarity)
     if len(keep) == 1:
-        labels = [0]
+        clusters = [[keep[0]]]
     else:
         # In place: sim is not needed after the fold, and each copy is N x N.
         distance = sim[np.ix_(keep, keep)] if len(keep) < len(articles) else sim
+        del sim
         np.subtract(1.0, distance, out=distance)
         np.clip(distance, 0.0, 2.0, out=distance)
         np.fill_diagonal(distance, 0.0)
-        # Average linkage cut at story_distance: the tree scikit-learn's
-        # AgglomerativeClustering builds with this same scipy call, without its
-        # wrapper (whose first use imported scipy.cluster: 0.05 s of a run).
+        # Step 1, average linkage: the tree scikit-learn's AgglomerativeClustering
+        # builds with this same scipy call, without its wrapper.
         tree = hierarchy.linkage(squareform(distance, checks=False), method="average")
-        labels = [int(x) for x in hierarchy.fcluster(tree, story_distance, criterion="distance")]
-    by_label: dict[int, list[int]] = {}
-    for index, label in zip(keep, labels, strict=True):
-        by_label.setdefault(label, []).append(index)
+        labels = hierarchy.fcluster(tree, 1.0 - story_similarity, criterion="distance")
+        del tree
+        events: dict[int, list[int]] = {}
+        for position, label in enumerate(labels.tolist()):
+            events.setdefault(label, []).append(position)
+        weights = headline_overlap(heads, contexts)[keep]
+        clusters = [
+            [keep[p] for p in members]
+            for members in _join_related(
+                list(events.values()),
+                distance,
+                weights,
+                contexts[keep],
+                related_similarity,
+                headline_overlap_at,
+            )
+        ]
     stories = [
         Group(
             articles=[articles[i] for i in members],
             copies={articles[i].id: [articles[j] for j in copies[i]] for i in members if copies[i]},
+            shared=shared_terms(vectors, found, members),
         )
-        for members in by_label.values()
+        for members in clusters
     ]
     stories.sort(key=lambda s: (-_width(s), s.articles[0].path))
     return stories
+
+
+def _join_related(
+    events: list[list[int]],
+    distance: np.ndarray,
+    weights: sparse.csr_matrix,
+    contexts: sparse.csr_matrix,
+    floor: float,
+    overlap: float,
+) -> list[list[int]]:
+    """Step 2: events joined, most similar first (average linkage), while the average
+    similarity of two groups is at least ``floor`` and their average headline overlap
+    (both ways) at least ``overlap``. Sums over pairs are kept per pair of groups and
+    added when two groups join, so each join costs one row."""
+    k = len(events)
+    if k < 2:
+        return events
+    n = distance.shape[0]
+    rows = np.concatenate(events)
+    cols = np.repeat(np.arange(k), [len(e) for e in events])
+    member = sparse.csr_matrix((np.ones(n), (cols, rows)), shape=(k, n))
+    size = np.array([len(e) for e in events], dtype=np.float64)
+    pairs = np.outer(size, size)
+    # Sum of similarities between two groups: pairs less the sum of distances.
+    sims = pairs - np.asarray(member @ (member @ distance).T)
+    covered = np.asarray(((member @ weights) @ (member @ contexts).T).todense())
+    covered = covered + covered.T
+    # Only groups with some pair at the floor can ever join: a joined group's average
+    # is a weighted mean of its parts', so it reaches the floor only with one that did.
+    np.fill_diagonal(sims, -np.inf)
+    live = np.nonzero(((sims / pairs) >= floor).any(axis=1))[0]
+    groups = {i: list(events[i]) for i in range(k)}
+    if len(live) < 2:
+        return list(groups.values())
+    s = sims[np.ix_(live, live)]
+    c = covered[np.ix_(live, live)]
+    sz = size[live].copy()
+    alive = np.ones(len(live), dtype=bool)
+    while True:
+        p = np.outer(sz, sz)
+        ok = (s / p >= floor) & (c / (2 * p) >= overlap) & np.outer(alive, alive)
+        np.fill_diagonal(ok, False)
+        if not ok.any():
+            break
+        score = np.where(ok, s / p, -np.inf)
+        a, b = np.unravel_index(int(np.argmax(score)), score.shape)
+        s[a] += s[b]
+        s[:, a] += s[:, b]
+        c[a] += c[b]
+        c[:, a] += c[:, b]
+        s[a, a] = -np.inf
+        sz[a] += sz[b]
+        alive[b] = False
+        groups[int(live[a])] += groups.pop(int(live[b]))
+    return list(groups.values())
+
+
+def shared_terms(
+    vectors: sparse.csr_matrix, found: terms.Terms, members: Sequence[int]
+) -> list[str]:
+    """What a story's articles share: the terms of the most weight in its articles'
+    TF-IDF vectors among those used by at least half of them (for one article, its
+    own heaviest terms), as the articles wrote them."""
+    rows = vectors[list(members)]
+    weight = np.asarray(rows.sum(axis=0)).ravel()
+    used = np.asarray((rows > 0).sum(axis=0)).ravel()
+    weight[used * 2 < len(members)] = 0.0
+    if len(members) > 1:
+        weight[used < 2] = 0.0
+    top = np.argsort(-weight, kind="stable")[:SHARED_TERMS]
+    return [found.surface[t] for t in top.tolist() if weight[t] > 0]
 
 
 def _width(story: Group) -> int:

@@ -304,6 +304,12 @@ class Story(StoryDraft):
 
     number: int = Field(description="Position of the story in the briefing, from 1.")
     sources: list[int] = Field(description="Source numbers of the articles in this story.")
+    grouped_by: list[str] = Field(
+        default_factory=list,
+        description="Why these articles are one story: the terms most of them share "
+        "(names, places, what happened), heaviest first; for a single article, its own "
+        "heaviest terms.",
+    )
 
 
 class TopLine(BaseModel):

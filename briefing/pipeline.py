@@ -159,7 +159,12 @@ class Pipeline:
                 drop.story = position
             _add(grounding, report)
             final.append(
-                Story(**checked.model_dump(), number=position, sources=[d.number for d in live])
+                Story(
+                    **checked.model_dump(),
+                    number=position,
+                    sources=[d.number for d in live],
+                    grouped_by=live[0].shared if live else [],
+                )
             )
         return Briefing(
             title=f"Briefing, {now:%d %B %Y}".replace(" 0", " "),

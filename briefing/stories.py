@@ -44,6 +44,7 @@ class Doc:
     notes: list[ChunkNotes] = field(default_factory=list)
     failed: str | None = None
     untraced: list[str] = field(default_factory=list)  # map facts no sentence supports
+    shared: list[str] = field(default_factory=list)  # what the story's articles share
 
 
 def prepare(
@@ -83,7 +84,7 @@ def _chunked(
                 sentences, chunks = next(pieces)
                 copies = group.copies.get(article.id, [])
                 text = {s.number: s.text for s in sentences}
-                docs.append(Doc(number, article, copies, chunks, text))
+                docs.append(Doc(number, article, copies, chunks, text, shared=group.shared))
             yield docs
 
 
