@@ -44,6 +44,8 @@ DUPLICATE_SIMILARITY = 0.70  # between 0.566 (two outlets, one event) and 0.831 
 MIN_SHARED = 2  # terms two articles must share for their similarity to count
 SHARED_TERMS = 6  # terms a story names as what its articles share
 _BLOCK = 256  # rows of the similarity matrix computed at a time
+_DENSE_TERMS = 2048  # at most this many of the most used terms are multiplied dense
+_DENSE_SHARE = 0.05  # ... each used by at least this share of the articles
 
 
 @dataclass
@@ -68,17 +70,36 @@ def _tfidf(counts: sparse.csr_matrix) -> sparse.csr_matrix:
 
 
 def _cosine(matrix: sparse.csr_matrix) -> np.ndarray:
-    # Rows of the product a block at a time, into one dense array: the whole sparse
-    # product (nearly every pair shares a term) took twice the memory of the result.
-    right = matrix.T.tocsr()
-    sim = np.empty((matrix.shape[0], matrix.shape[0]), dtype=np.float32)
-    used = (matrix > 0).astype(np.float32)
-    used_right = used.T.tocsr()
-    for start in range(0, matrix.shape[0], _BLOCK):
-        block = (matrix[start : start + _BLOCK] @ right).toarray()
+    """Pairwise cosine of the L2-normalised rows, 0 for a pair sharing fewer than
+    :data:`MIN_SHARED` terms, 1 on the diagonal.
+
+    A sparse product costs the sum over terms of (articles using it) squared, so the
+    few terms most articles use cost the most: those (at most :data:`_DENSE_TERMS`,
+    each in at least :data:`_DENSE_SHARE` of the articles) are multiplied as dense
+    arrays by BLAS, the rest as sparse matrices, a block of rows at a time into one
+    dense array. Terms of one article only are left out: they add to no pair."""
+    n = matrix.shape[0]
+    df = np.diff(matrix.tocsc().indptr)
+    ranked = np.argsort(-df, kind="stable")[:_DENSE_TERMS]
+    frequent = np.sort(ranked[df[ranked] >= max(2, _DENSE_SHARE * n)])
+    rare_mask = df >= 2
+    rare_mask[frequent] = False
+    rare = np.nonzero(rare_mask)[0]
+    dense = matrix[:, frequent].toarray().astype(np.float32)
+    dense_used = (dense > 0).astype(np.float32)
+    sparse_part = matrix[:, rare].tocsr().astype(np.float32)
+    used = (sparse_part > 0).astype(np.float32)
+    right, used_right = sparse_part.T.tocsr(), used.T.tocsr()
+    sim = np.empty((n, n), dtype=np.float32)
+    for start in range(0, n, _BLOCK):
+        rows = slice(start, start + _BLOCK)
+        block = dense[rows] @ dense.T
+        block += (sparse_part[rows] @ right).toarray()
         # One word in common is no evidence (two short texts that both say "warned").
-        block[(used[start : start + _BLOCK] @ used_right).toarray() < MIN_SHARED] = 0.0
-        sim[start : start + _BLOCK] = block
+        shared = dense_used[rows] @ dense_used.T
+        shared += (used[rows] @ used_right).toarray()
+        block[shared < MIN_SHARED] = 0.0
+        sim[rows] = block
     np.fill_diagonal(sim, 1.0)
     return sim
 

@@ -121,12 +121,10 @@ def article_terms(
     # A headline's names (terms never written in lower case: a company, a country)
     # say who or where, not what happened: left out of headlines, so that two events
     # of one company or country do not join on its name alone.
-    common = {
-        stems.ids[stem(w)]
-        for a in articles
-        for w in _LOWER.findall(f"{a.title} {a.text}")
-        if stem(w) in stems.ids
-    }
+    lower: set[str] = set()
+    for a in articles:
+        lower.update(_LOWER.findall(f"{a.title} {a.text}"))
+    common = {stems.ids[s] for s in map(stem, lower) if s in stems.ids}
     titles = [[t for t in ids if t in common] for ids in titles]
     terms = Terms(_matrix(bodies, columns), list(stems.names), stems.surface())
     heads = _matrix(titles, columns)
