@@ -1,50 +1,69 @@
-"""Choose the clustering thresholds of :mod:`briefing.clustering` by measurement.
+"""Measure story grouping (:mod:`briefing.clustering`) on four labelled sets.
 
-Reads two labelled corpora, ``tests/data/stories`` (truth in its ``truth.json``:
-``{"labels": {path: label}, "near_duplicates": [[a, b]]}``) and ``examples/``
-(truth in ``examples/stories.json``: ``{path: label}``), and prints:
+The sets:
 
-1. for every ``story_distance`` of the sweep (0.5 to 0.975, step 0.025 unless told)
-   and every linkage, the adjusted Rand index (scikit-learn) of the grouping against
-   the truth and the number of stories found, on both corpora. A near-duplicate copy
-   is counted with the label of the story its kept article went to, so folding a
-   pair costs nothing and folding two different stories costs ARI;
-2. the distribution of pairwise cosine similarities within a story, across stories
-   and for the near-duplicate pairs, which bounds ``DUPLICATE_SIMILARITY``: it must
-   be above every other pair and at most the weakest near-duplicate pair;
-3. the recommendation: the middle of the widest run of thresholds where the ARI is
-   at its maximum on both corpora at once.
+- ``mix``: the 42-article real mix of ``../shared/corpus/multiling2011/stories.json``
+  (3 WikiNews clusters of 10, the 2 seeds, 10 saved news pages), copied to a
+  temporary folder and read as a user's folder (never copied into the project);
+  left out, with a note, when ``../shared/corpus`` is absent;
+- ``stories``: ``tests/data/stories`` (truth in its ``truth.json``);
+- ``examples``: ``examples/`` (truth in ``examples/stories.json``);
+- ``same_topic``: ``tests/data/same_topic`` (same topic, different events).
 
-The average linkage runs through :func:`briefing.clustering.group` itself; the other
-linkages re-cluster the same similarity matrix and the same folded duplicates.
+It prints, as Markdown:
 
-Run: .venv/bin/python bench/bench_clustering.py [--step 0.025] [--linkage average ...]
+1. per set, with the module's thresholds: articles, true and found stories, the
+   adjusted Rand index (scikit-learn), and the pairs of articles wrongly joined (one
+   story found, two true stories) and wrongly split (one true story, two found),
+   named by the found or true story they belong to. A near-duplicate copy counts in
+   the story of its kept article;
+2. one sweep per threshold (``story_similarity``, ``related_similarity``,
+   ``headline_overlap_at``), the others at the module's values: ARI per set, and the
+   plateau, the widest run of values where every set is at or above the floor
+   (0.95, issue 17);
+3. the bound on ``duplicate_similarity``: the highest similarity of two articles that
+   are not copies and the weakest near-duplicate pair, in the whole folder and with
+   each pair alone (a folder of two).
+
+Run: .venv/bin/python bench/bench_clustering.py [--sets mix stories ...] [--no-sweep]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import combinations
 from pathlib import Path
 
 import numpy as np
-from rich.console import Console
-from rich.table import Table
-from sklearn.cluster import AgglomerativeClustering
 from sklearn.metrics import adjusted_rand_score
 
 from briefing import clustering, ingest
 from briefing.models import Article
 
 REPO = Path(__file__).resolve().parents[1]
-LINKAGES = ("average", "complete", "single")
+SHARED = REPO.parent / "shared" / "corpus"  # ../shared/corpus: read there, never copied here
+SETS = ("mix", "stories", "examples", "same_topic")
+FLOOR = 0.95
+SWEEPS: dict[str, tuple[float, float, float]] = {  # start, stop, step
+    "story_similarity": (0.10, 0.34, 0.02),
+    "related_similarity": (0.00, 0.12, 0.01),
+    "headline_overlap_at": (0.02, 0.14, 0.01),
+}
+DEFAULTS = {
+    "story_similarity": clustering.STORY_SIMILARITY,
+    "related_similarity": clustering.RELATED_SIMILARITY,
+    "headline_overlap_at": clustering.HEADLINE_OVERLAP,
+}
 
 
 @dataclass
 class Corpus:
-    """A labelled folder of articles."""
+    """A labelled folder of articles, in reading order."""
 
     name: str
     articles: list[Article]
@@ -56,8 +75,15 @@ class Corpus:
         return len(set(self.truth))
 
 
-def load(name: str, folder: Path, truth_file: Path) -> Corpus:
-    """The articles of ``folder`` and their true labels, in reading order."""
+def load(name: str) -> Corpus | None:
+    """One of :data:`SETS`, or None when its files are absent."""
+    if name == "mix":
+        return _load_mix()
+    folder, truth_file = {
+        "stories": (REPO / "tests/data/stories", REPO / "tests/data/stories/truth.json"),
+        "examples": (REPO / "examples", REPO / "examples/stories.json"),
+        "same_topic": (REPO / "tests/data/same_topic", REPO / "tests/data/same_topic/truth.json"),
+    }[name]
     articles, _ = ingest.read_folder(folder)
     data = json.loads(truth_file.read_text(encoding="utf-8"))
     labels: dict[str, str] = data.get("labels", data)
@@ -68,16 +94,32 @@ def load(name: str, folder: Path, truth_file: Path) -> Corpus:
     return Corpus(name, articles, [labels[a.path] for a in articles], pairs)
 
 
-def predict(corpus: Corpus, distance: float, linkage: str, duplicate: float) -> list[int]:
-    """A story label per article of ``corpus``; copies get their kept article's label."""
-    articles = corpus.articles
-    index = {a.id: i for i, a in enumerate(articles)}
-    if linkage == "average":
-        groups = clustering.group(articles, story_distance=distance, duplicate_similarity=duplicate)
-    else:
-        groups = _regroup(articles, distance, linkage, duplicate)
-    labels = [-1] * len(articles)
-    for number, story in enumerate(groups):
+def _load_mix() -> Corpus | None:
+    stories = SHARED / "multiling2011" / "stories.json"
+    if not stories.is_file():
+        print(f"(mix left out: {stories} not found)\n")
+        return None
+    truth: dict[str, str] = json.loads(stories.read_text(encoding="utf-8"))
+    folder = Path(tempfile.mkdtemp(prefix="brief-mix-"))
+    try:
+        labels = {}
+        for rel, label in truth.items():
+            name = rel.replace("/", "_")
+            shutil.copyfile(SHARED / rel, folder / name)
+            labels[name] = label
+        articles, problems = ingest.read_folder(folder)
+    finally:
+        shutil.rmtree(folder)
+    if problems:
+        raise SystemExit(f"the mix did not read cleanly: {problems}")
+    return Corpus("mix", articles, [labels[a.path] for a in articles], [])
+
+
+def predict(corpus: Corpus, **thresholds: float) -> list[int]:
+    """A found story number per article of ``corpus``; copies get their kept article's."""
+    index = {a.id: i for i, a in enumerate(corpus.articles)}
+    labels = [-1] * len(corpus.articles)
+    for number, story in enumerate(clustering.group(corpus.articles, **thresholds)):
         for article in story.articles:
             labels[index[article.id]] = number
         for copies in story.copies.values():
@@ -87,53 +129,47 @@ def predict(corpus: Corpus, distance: float, linkage: str, duplicate: float) -> 
     return labels
 
 
-def _regroup(
-    articles: Sequence[Article], distance: float, linkage: str, duplicate: float
-) -> list[clustering.Group]:
-    """The module's grouping with another linkage: same vectors, same folded copies."""
-    # One story holding everything: group() still folds the duplicates the same way.
-    (whole,) = clustering.group(articles, story_distance=10.0, duplicate_similarity=duplicate)
-    kept = whole.articles
-    if len(kept) == 1:
-        return [whole]
-    sim = clustering.similarity(articles)
-    position = {a.id: i for i, a in enumerate(articles)}
-    rows = [position[a.id] for a in kept]
-    dist = np.clip(1.0 - sim[np.ix_(rows, rows)], 0.0, 2.0)
-    found = AgglomerativeClustering(
-        n_clusters=None, metric="precomputed", linkage=linkage, distance_threshold=distance
-    ).fit_predict(dist)
-    by_label: dict[int, list[Article]] = {}
-    for article, label in zip(kept, found, strict=True):
-        by_label.setdefault(int(label), []).append(article)
-    return [
-        clustering.Group(
-            members, {a.id: whole.copies[a.id] for a in members if a.id in whole.copies}
+def ari(corpus: Corpus, **thresholds: float) -> float:
+    return float(adjusted_rand_score(corpus.truth, predict(corpus, **thresholds)))
+
+
+def errors(corpus: Corpus, found: Sequence[int]) -> tuple[list[str], list[str]]:
+    """Lines naming the pairs wrongly joined and wrongly split."""
+    paths = [a.path for a in corpus.articles]
+    joined: dict[int, list[tuple[str, str]]] = {}
+    split: dict[str, list[tuple[str, str]]] = {}
+    for i, j in combinations(range(len(paths)), 2):
+        same_truth = corpus.truth[i] == corpus.truth[j]
+        same_found = found[i] == found[j]
+        if same_found and not same_truth:
+            joined.setdefault(found[i], []).append((paths[i], paths[j]))
+        elif same_truth and not same_found:
+            split.setdefault(corpus.truth[i], []).append((paths[i], paths[j]))
+    joined_lines = []
+    for number, pairs in joined.items():
+        members = [p for p, f in zip(paths, found, strict=True) if f == number]
+        by_truth = {corpus.truth[paths.index(p)] for p in members}
+        joined_lines.append(
+            f"{len(pairs)} pairs: found story {number} holds true stories "
+            f"{', '.join(sorted(by_truth))} ({', '.join(sorted(members))})"
         )
-        for members in by_label.values()
-    ]
+    split_lines = []
+    for label, pairs in split.items():
+        pieces: dict[int, list[str]] = {}
+        for p, t, f in zip(paths, corpus.truth, found, strict=True):
+            if t == label:
+                pieces.setdefault(f, []).append(p)
+        shown = " | ".join(
+            ", ".join(sorted(members)) if len(members) <= 3 else f"{len(members)} articles"
+            for members in sorted(pieces.values(), key=len)
+        )
+        split_lines.append(f"{len(pairs)} pairs: true story {label} in {len(pieces)}: {shown}")
+    return joined_lines, split_lines
 
 
-def similarities(corpus: Corpus, *, alone: bool = False) -> dict[str, list[float]]:
-    """Pairwise cosine similarities: within a story, across stories, near-duplicates.
-
-    With ``alone``, each pair is vectorised as if it were the whole folder (the IDF
-    then comes from those two texts only), as in a run on a folder of two articles.
-    """
-    arts = corpus.articles
-    sim = clustering.similarity(arts)
-    dup = {frozenset(pair) for pair in corpus.duplicates}
-    out: dict[str, list[float]] = {"within": [], "across": [], "near-duplicate": []}
-    for i in range(len(arts)):
-        for j in range(i + 1, len(arts)):
-            value = float(clustering.similarity([arts[i], arts[j]])[0, 1] if alone else sim[i, j])
-            if frozenset((arts[i].path, arts[j].path)) in dup:
-                out["near-duplicate"].append(value)
-            elif corpus.truth[i] == corpus.truth[j]:
-                out["within"].append(value)
-            else:
-                out["across"].append(value)
-    return out
+def grid(start: float, stop: float, step: float) -> list[float]:
+    count = round((stop - start) / step)
+    return [round(start + k * step, 4) for k in range(count + 1)]
 
 
 def widest_run(values: list[float], good: list[bool]) -> tuple[float, float] | None:
@@ -144,105 +180,96 @@ def widest_run(values: list[float], good: list[bool]) -> tuple[float, float] | N
         if ok and start is None:
             start = i
         elif not ok and start is not None:
-            if best is None or i - start > best[1] - best[0] + 1:
+            if best is None or i - start > best[1] - best[0]:
                 best = (start, i - 1)
             start = None
     return None if best is None else (values[best[0]], values[best[1]])
 
 
+def similarities(corpus: Corpus, *, alone: bool = False) -> tuple[list[float], list[float]]:
+    """Pairwise cosine similarities: (pairs that are not copies, near-duplicate pairs).
+
+    With ``alone``, each pair is vectorised as if it were the whole folder (the IDF
+    then comes from those two texts only), as in a run on a folder of two articles.
+    """
+    arts = corpus.articles
+    sim = clustering.similarity(arts)
+    dup = {frozenset(pair) for pair in corpus.duplicates}
+    others: list[float] = []
+    dups: list[float] = []
+    for i, j in combinations(range(len(arts)), 2):
+        value = float(clustering.similarity([arts[i], arts[j]])[0, 1] if alone else sim[i, j])
+        (dups if frozenset((arts[i].path, arts[j].path)) in dup else others).append(value)
+    return others, dups
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--step", type=float, default=0.025, help="sweep step (default 0.025)")
-    parser.add_argument("--start", type=float, default=0.5)
-    parser.add_argument("--stop", type=float, default=0.98)
-    parser.add_argument("--linkage", nargs="+", default=list(LINKAGES), choices=LINKAGES)
-    parser.add_argument(
-        "--duplicate",
-        type=float,
-        default=clustering.DUPLICATE_SIMILARITY,
-        help="duplicate_similarity used during the story sweep (default: the module's)",
-    )
+    parser.add_argument("--sets", nargs="+", default=list(SETS), choices=SETS)
+    parser.add_argument("--no-sweep", action="store_true", help="only the module's thresholds")
     args = parser.parse_args()
+    corpora = [c for c in (load(name) for name in args.sets) if c is not None]
 
-    corpora = [
-        load("stories", REPO / "tests/data/stories", REPO / "tests/data/stories/truth.json"),
-        load("examples", REPO / "examples", REPO / "examples/stories.json"),
-    ]
-    console = Console()
-    count = round((args.stop - args.start) / args.step)
-    grid = [round(args.start + k * args.step, 4) for k in range(count + 1)]
-    grid = [t for t in grid if t <= args.stop + 1e-9]
-
-    # -- 1. story_distance sweep --------------------------------------------------------
-    table = Table(title=f"story_distance sweep (duplicate_similarity={args.duplicate})")
-    table.add_column("linkage")
-    table.add_column("story_distance", justify="right")
+    # -- 1. the module's thresholds ------------------------------------------------------------
+    values = ", ".join(f"{k} {v}" for k, v in DEFAULTS.items())
+    print(f"## ARI with the module's thresholds ({values})\n")
+    print("| set | articles | true stories | found | ARI | pairs wrongly joined | wrongly split |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    details: list[str] = []
     for corpus in corpora:
-        table.add_column(f"ARI {corpus.name}", justify="right")
-        table.add_column(f"stories {corpus.name} (true {corpus.stories})", justify="right")
-    scores: dict[str, list[tuple[float, ...]]] = {}
-    for linkage in args.linkage:
-        scores[linkage] = []
-        for t in grid:
-            row: list[str] = [linkage, f"{t:.3f}"]
-            aris: list[float] = []
-            for corpus in corpora:
-                labels = predict(corpus, t, linkage, args.duplicate)
-                ari = float(adjusted_rand_score(corpus.truth, labels))
-                aris.append(ari)
-                row += [f"{ari:.3f}", str(len(set(labels)))]
-            scores[linkage].append(tuple(aris))
-            table.add_row(*row)
-        table.add_section()
-    console.print(table)
-
-    # -- 2. similarity distribution -------------------------------------------------------
-    for alone in (False, True):
-        title = "each pair alone (a two-article folder)" if alone else "in the whole folder"
-        dist = Table(title=f"pairwise cosine similarity, {title}")
-        for column in ("corpus", "pairs", "n", "min", "median", "p95", "max"):
-            dist.add_column(column, justify="left" if column in ("corpus", "pairs") else "right")
-        for corpus in corpora:
-            for kind, values in similarities(corpus, alone=alone).items():
-                if values:
-                    arr = np.array(values)
-                    stats = (arr.min(), np.median(arr), np.quantile(arr, 0.95), arr.max())
-                    dist.add_row(corpus.name, kind, str(arr.size), *(f"{v:.3f}" for v in stats))
-        console.print(dist)
-
-    # -- 3. recommendation ----------------------------------------------------------------
-    for linkage, rows in scores.items():
-        best = [max(r[k] for r in rows) for k in range(len(corpora))]
-        good = [all(r[k] == best[k] for k in range(len(corpora))) for r in rows]
-        run = widest_run(grid, good)
-        maxima = ", ".join(f"{c.name} {b:.3f}" for c, b in zip(corpora, best, strict=True))
-        if run is None:
-            console.print(f"{linkage}: max ARI {maxima}; no threshold reaches both maxima")
-            continue
-        middle = (run[0] + run[1]) / 2
-        console.print(
-            f"{linkage}: max ARI {maxima}; both at max for story_distance "
-            f"{run[0]:.3f}..{run[1]:.3f} -> middle {middle:.3f}"
+        found = predict(corpus)
+        score = float(adjusted_rand_score(corpus.truth, found))
+        joined, split = errors(corpus, found)
+        n_joined = sum(int(line.split()[0]) for line in joined)
+        n_split = sum(int(line.split()[0]) for line in split)
+        print(
+            f"| {corpus.name} | {len(corpus.articles)} | {corpus.stories} | {len(set(found))} "
+            f"| {score:.3f} | {n_joined} | {n_split} |"
         )
-    # Both settings count: a pair must fold in a big folder and in a folder of two.
+        details += [f"- {corpus.name}, wrongly joined: {line}" for line in joined]
+        details += [f"- {corpus.name}, wrongly split: {line}" for line in split]
+    print()
+    print("\n".join(details) if details else "No pair wrongly joined or split.")
+    print()
+
+    # -- 2. sweeps -----------------------------------------------------------------------------
+    if not args.no_sweep:
+        for name, (start, stop, step) in SWEEPS.items():
+            points = grid(start, stop, step)
+            print(f"## {name} sweep (others at the module's values; now {DEFAULTS[name]})\n")
+            print(f"| {name} | " + " | ".join(c.name for c in corpora) + " |")
+            print("| ---: |" + " ---: |" * len(corpora))
+            good = []
+            for value in points:
+                scores = [ari(c, **{name: value}) for c in corpora]
+                good.append(min(scores) >= FLOOR)
+                cells = " | ".join(f"**{s:.3f}**" if s >= FLOOR else f"{s:.3f}" for s in scores)
+                print(f"| {value:.2f} | {cells} |")
+            run = widest_run(points, good)
+            where = "none" if run is None else f"{run[0]:.2f}..{run[1]:.2f}"
+            print(f"\nplateau (every set >= {FLOOR}): {where}\n")
+
+    # -- 3. near-duplicates --------------------------------------------------------------------
+    print("## duplicate_similarity bound\n")
     others: list[float] = []
     dups: list[float] = []
     for corpus in corpora:
         for alone in (False, True):
-            found = similarities(corpus, alone=alone)
-            others += found["within"] + found["across"]
-            dups += found["near-duplicate"]
-    if dups:
-        low, high = max(others), min(dups)
-        current = clustering.DUPLICATE_SIMILARITY
-        verdict = "separable" if high > low else "NOT separable"
-        console.print(
-            f"duplicate_similarity (whole folders and pairs alone): highest other pair "
-            f"{low:.3f}, weakest near-duplicate {high:.3f} ({verdict}); middle "
-            f"{(low + high) / 2:.3f}; current {current} "
-            f"{'catches' if high >= current else 'MISSES'} the pairs and "
-            f"{'folds no other pair' if low < current else 'FOLDS OTHERS'}"
-        )
+            o, d = similarities(corpus, alone=alone)
+            others += o
+            dups += d
+    if not dups:
+        print("no near-duplicate pair in these sets")
+        return
+    low, high = max(others), min(dups)
+    current = clustering.DUPLICATE_SIMILARITY
+    print(
+        f"highest pair that is not a copy {low:.3f} (of {len(others)}, whole folders and "
+        f"pairs alone; median {float(np.median(others)):.3f}); weakest near-duplicate "
+        f"{high:.3f}; now {current}: "
+        f"{'catches every copy' if high >= current else 'MISSES a copy'}, "
+        f"{'folds no other pair' if low < current else 'FOLDS OTHER PAIRS'}"
+    )
 
 
 if __name__ == "__main__":
