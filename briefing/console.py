@@ -120,14 +120,47 @@ def result_lines(result: runner.Result) -> list[str]:
 
 
 def plan_table(plan: runner.Plan) -> Table:
-    """Per article tokens and chunks, for --dry-run."""
+    """Per article its story, tokens and chunks, for --dry-run (one section a story)."""
     table = Table(title=f"brief make --dry-run (model: {plan.model})")
+    table.add_column("story", justify="right")
     table.add_column("article")
     table.add_column("tokens", justify="right")
     table.add_column("chunks", justify="right")
+    story_of = {path: n for n, g in enumerate(plan.groups, 1) for path, _, _ in g.articles}
+    last = None
     for row in plan.articles:
-        table.add_row(row.path, str(row.tokens), str(row.chunks))
+        story = story_of.get(row.path)
+        if last is not None and story != last:
+            table.add_section()
+        table.add_row(
+            str(story or "") if story != last else "", row.path, str(row.tokens), str(row.chunks)
+        )
+        last = story
     return table
+
+
+def group_lines(plan: runner.Plan) -> list[str]:
+    """The stories as grouped, for --dry-run: each article's title and outlet, the
+    copies folded, and why the articles are together (the terms they share)."""
+    lines: list[str] = []
+    for number, group in enumerate(plan.groups, 1):
+        outlets = sorted({source for _, _, source in group.articles})
+        count = len(group.articles)
+        head = f"Story {number}: {count} article{'s' if count != 1 else ''}"
+        if count > 1:
+            head += f" from {len(outlets)} outlet{'s' if len(outlets) != 1 else ''}"
+            why = "together on the terms at least half of them use"
+        else:
+            why = "its heaviest terms"
+        if group.copies:
+            head += f" (+{len(group.copies)} near-duplicate{'s' if len(group.copies) != 1 else ''})"
+        terms = ", ".join(group.shared) if group.shared else "none"
+        lines.append(f"{head}; {why}: {terms}")
+        for path, title, source in group.articles:
+            lines.append(f"  {title or '(no title)'}  [{source}, {path}]")
+        for copy, kept in group.copies:
+            lines.append(f"  copy {copy} folded into {kept}")
+    return lines
 
 
 def plan_lines(plan: runner.Plan) -> list[str]:
@@ -152,7 +185,7 @@ def plan_lines(plan: runner.Plan) -> list[str]:
             f"About {plan.tokens} tokens: {verdict} --max-tokens {plan.max_tokens}"
             + ("." if fits else "; the run would stop early.")
         )
-    return lines + [f"skipped {problem}" for problem in plan.problems]
+    return group_lines(plan) + lines + [f"skipped {problem}" for problem in plan.problems]
 
 
 def job_lines(infos: Iterable[JobInfo]) -> list[str]:

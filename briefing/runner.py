@@ -72,8 +72,19 @@ class ArticlePlan:
 
 
 @dataclass
+class GroupPlan:
+    """One story as grouped: its articles (path, title, outlet), the near-duplicates
+    folded into them (copy's path, kept article's path), and what its articles share."""
+
+    articles: list[tuple[str, str, str]]
+    copies: list[tuple[str, str]]
+    shared: list[str]
+
+
+@dataclass
 class Plan:
-    """What a run would do: per article tokens and chunks, calls and tokens in all."""
+    """What a run would do: per article tokens and chunks, the stories as grouped,
+    calls and tokens in all."""
 
     model: str
     articles: list[ArticlePlan]
@@ -87,6 +98,7 @@ class Plan:
     price: Price | None = None
     price_from: str = ""  # "config file" or "brief's table"
     max_tokens: int | None = None
+    groups: list[GroupPlan] = field(default_factory=list)
 
     @property
     def calls(self) -> int:
@@ -207,9 +219,17 @@ def plan(folder: Path, config: Config) -> Plan:
     map_guide = field_guide(ChunkNotes)
     story_guide = field_guide(StoryDraft)
     rows: list[ArticlePlan] = []
+    groups: list[GroupPlan] = []
     prompt_tokens = 0
     map_calls = 0
     for docs in stories:
+        groups.append(
+            GroupPlan(
+                articles=[(d.article.path, d.article.title, d.article.source) for d in docs],
+                copies=[(c.path, d.article.path) for d in docs for c in d.copies],
+                shared=list(docs[0].shared) if docs else [],
+            )
+        )
         rows += [
             ArticlePlan(
                 d.article.path, chunking.count_tokens(d.article.text, encoding), len(d.chunks)
@@ -251,4 +271,5 @@ def plan(folder: Path, config: Config) -> Plan:
         price=price,
         price_from=price_from if price is not None else "",
         max_tokens=config.max_tokens,
+        groups=groups,
     )

@@ -127,6 +127,44 @@ def test_dry_run_counts_and_sends_nothing(fake_server: FakeServer, tmp_path: Pat
     assert not (tmp_path / "briefings").exists()
 
 
+def test_dry_run_prints_each_story_with_its_titles_and_why(
+    fake_server: FakeServer, tmp_path: Path
+) -> None:
+    """Issue 17: the groups, their articles' titles and what they share, before spending."""
+    labels = json.loads((EXAMPLES / "stories.json").read_text())
+    result = run(tmp_path, "make", str(EXAMPLES), "--base-url", fake_server.base_url, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert fake_server.requests == []
+    heads = re.findall(r"^Story (\d+): (\d+) articles?", result.output, re.M)
+    assert [int(n) for n, _ in heads] == list(range(1, len(set(labels.values())) + 1))
+    assert sorted(int(k) for _, k in heads) == sorted(
+        list(labels.values()).count(label) for label in set(labels.values())
+    )
+    assert "Finland holds tanker after Finland-Estonia power cable damaged" in result.output
+    assert "[Capital Wire, capitalwire-baltic-cable.md]" in result.output
+    cable = next(line for line in result.output.splitlines() if line.startswith("Story 1:"))
+    assert "4 outlets" in cable and "cable" in cable.split(":", 2)[2]
+
+
+def test_plan_groups_list_articles_copies_and_shared_terms(tmp_path: Path) -> None:
+    from briefing import runner
+    from briefing.config import load_config
+
+    config = load_config({"out_dir": tmp_path / "out"}, env={}, path=None)
+    plan = runner.plan(ROOT / "tests" / "data" / "stories", config)
+    truth = json.loads((ROOT / "tests" / "data" / "stories" / "truth.json").read_text())
+    assert len(plan.groups) == plan.stories == len(set(truth["labels"].values()))
+    planned = [p for g in plan.groups for p, _, _ in g.articles] + [
+        c for g in plan.groups for c, _ in g.copies
+    ]
+    assert sorted(planned) == sorted(truth["labels"])
+    ((copy, kept),) = [pair for g in plan.groups for pair in g.copies]
+    assert sorted([copy, kept]) == sorted(truth["near_duplicates"][0])
+    for group in plan.groups:
+        assert group.shared and all(title for _, title, _ in group.articles)
+        assert len({truth["labels"][p] for p, _, _ in group.articles}) == 1
+
+
 def test_dry_run_costs_at_the_configured_price_and_checks_the_budget(
     fake_server: FakeServer, tmp_path: Path
 ) -> None:
