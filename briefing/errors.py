@@ -81,3 +81,17 @@ class BusyError(JobError):
 
 class MailError(BriefError):
     """The briefing could not be sent by email (settings, server, login)."""
+
+
+def unexpected(err: BaseException) -> str:
+    """An exception brief did not foresee, in one short line for a message: its type
+    and its text. The trace goes to the run log (see :mod:`briefing.runlog`)."""
+    text = " ".join(str(err).split())
+    if len(text) > 200:
+        text = text[:200] + "…"
+    name = type(err).__name__
+    return (
+        f"unexpected {name}: {text}; the trace is in the run log"
+        if text
+        else (f"unexpected {name}; the trace is in the run log")
+    )

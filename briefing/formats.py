@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import yaml
 from markdown_it import MarkdownIt
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 # "By Anton Belov | Zarya International | 21 November 2026" (date optional)
 _BYLINE = re.compile(r"^By ([^|]{2,80}?)\s*\|\s*([^|]{2,80}?)\s*(?:\|\s*(.{4,40}))?$")
@@ -26,6 +27,7 @@ TITLE_MAX = 200  # a first line longer than this is a paragraph, not a headline
 
 # YAML front matter: a first line '---', the YAML, then a line '---' (or '...').
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)^(?:---|\.\.\.)[ \t]*$\n?", re.DOTALL | re.MULTILINE)
+_YEAR_MONTH = re.compile(r"\d{4}(?:-(?:0[1-9]|1[0-2]))?")  # ISO 8601's reduced precision
 _HTML_TAG = re.compile(r"<html[\s>]", re.IGNORECASE)
 # Readability strips this wrapper from JSON-LD before parsing it (Readability.js,
 # _getJSONLD); some sites (aktualne.cz) wrap their JSON-LD in it.
@@ -128,36 +130,111 @@ def from_markdown(text: str) -> dict[str, Any]:
     if not body:
         raise Unusable("no text after the front matter" if match else "no text, only markup")
     heading = next((block for tag, block in blocks if tag == "h1"), None)
-    title = _text_field(meta.get("title")) or heading or _first_line_title(body)
+    title = meta.get("title") or heading or _first_line_title(body)
     title = " ".join(title.split())
     return {
+        **{key: meta.get(key) for key in ("source", "url", "published", "author", "language")},
         "title": title,
         "text": _lead_with(title, body),
-        "source": _text_field(meta.get("source")),
-        "url": _text_field(meta.get("url")),
-        "published": _text_field(meta.get("published", meta.get("date"))),
-        "author": _text_field(meta.get("author")),
-        "language": _text_field(meta.get("language", meta.get("lang"))),
     }
 
 
-class _FrontMatterLoader(yaml.SafeLoader):
-    """Safe YAML without aliases. Front matter never needs them, and an article can
-    nest aliases so that reading its values expands a few lines into gigabytes
-    (the "billion laughs" attack)."""
+FRONT_MATTER_DEPTH = 16  # YAML nesting front matter may have; an article needs two
+
+
+class _FrontMatterLoader(yaml.BaseLoader):
+    """YAML that builds only strings, lists and mappings, and refuses aliases and
+    deep nesting.
+
+    * Every scalar stays the text it was written as (``yaml.BaseLoader``): a loader
+      that builds dates, numbers or tagged objects raises from inside the parse on
+      a value such as ``2026-02-30``. The values are checked afterwards, field by
+      field (:class:`FrontMatter`), with messages that name the field.
+    * No aliases: an article can nest them so that reading its values expands a few
+      lines into gigabytes (the "billion laughs" attack).
+    * At most :data:`FRONT_MATTER_DEPTH` levels: PyYAML composes nested nodes by
+      recursion, and a few thousand ``[`` exhaust Python's stack.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
-            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
-            raise yaml.composer.ComposerError(
-                None, None, "aliases (*name) are not allowed in front matter", mark
+            self._refuse("aliases (*name) are not allowed in front matter")
+        self._depth += 1
+        try:
+            if self._depth > FRONT_MATTER_DEPTH:
+                self._refuse(f"nested deeper than {FRONT_MATTER_DEPTH} levels")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def _refuse(self, problem: str) -> None:
+        mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+        raise yaml.composer.ComposerError(None, None, problem, mark)
+
+
+class FrontMatter(BaseModel):
+    """The front matter fields brief uses, each checked; other keys are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    title: str | None = None
+    source: str | None = None
+    url: str | None = None
+    published: str | None = Field(default=None, description="ISO 8601 date or datetime.")
+    author: str | None = None
+    language: str | None = None
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _text(cls, value: object) -> str | None:
+        """One line of text; a list of texts (two authors) is joined with commas."""
+        if value is None:
+            return None
+        if isinstance(value, list):
+            if not all(isinstance(item, str) for item in value):
+                raise ValueError("a list may hold only plain values, not lists or mappings")
+            value = ", ".join(value)
+        if not isinstance(value, str):
+            raise ValueError("must be text, not a list of 'key: value' lines")
+        return " ".join(value.split()) or None
+
+    @field_validator("published")
+    @classmethod
+    def _when(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        when = iso_date(value)
+        if when is None:
+            raise ValueError(
+                f"{value[:40]!r} is not a date (write it as YYYY-MM-DD, "
+                "e.g. 2026-11-21, or remove the line)"
             )
-        return super().compose_node(parent, index)
+        return when
+
+
+def iso_date(text: str) -> str | None:
+    """``text`` as an ISO 8601 date or datetime, if it is a real one (``2026-02-30``
+    is not): ISO forms, ``Z`` included, a year or a year and month alone, and written
+    dates ('21 November 2026')."""
+    text = text.strip()
+    if _YEAR_MONTH.fullmatch(text):  # a date as precise as the source gives it
+        return text
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return _date(text)
+    if len(text) <= len("2026-11-21"):
+        return when.date().isoformat()
+    return when.isoformat()
 
 
 def _front_matter(block: str) -> dict[str, Any]:
     try:
-        data = yaml.load(block, Loader=_FrontMatterLoader)  # a SafeLoader
+        data = yaml.load(block, Loader=_FrontMatterLoader)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         # +2: the opening '---' is line 1 of the file and YAML counts from 0.
@@ -167,22 +244,20 @@ def _front_matter(block: str) -> dict[str, Any]:
             f"broken front matter: YAML error{where}: {problem} "
             "(fix the block between the '---' lines)"
         ) from None
-    if data is None:
+    if data is None or data == "":
         return {}
     if not isinstance(data, dict):
         raise Unusable("front matter is not a list of 'key: value' lines")
-    return {str(key).lower(): value for key, value in data.items()}
-
-
-def _text_field(value: object) -> str | None:
-    """A front matter value as text (YAML reads dates as dates)."""
-    if value is None:
-        return None
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, list):
-        value = ", ".join(str(item) for item in value)
-    return " ".join(str(value).split()) or None
+    fields = {str(key).lower(): value for key, value in data.items()}
+    fields.setdefault("published", fields.get("date"))
+    fields.setdefault("language", fields.get("lang"))
+    try:
+        return FrontMatter.model_validate(fields).model_dump()
+    except ValidationError as err:
+        first = err.errors()[0]
+        name = ".".join(str(part) for part in first["loc"])
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise Unusable(f"front matter field '{name}': {message}") from None
 
 
 class _MarkdownText(HTMLParser):

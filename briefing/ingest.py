@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import logging
 import os
 import re
 import stat
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import charset_normalizer
 
-from briefing.errors import InputError
+from briefing.errors import InputError, unexpected
 from briefing.formats import Unusable, domain, from_html, from_markdown, from_text
 from briefing.models import Article, Problem
 
@@ -32,6 +33,8 @@ FORMATS = {
 }
 READS = ".txt, .md, .html"
 LISTED_PROBLEMS = 5  # how many skipped files an InputError names
+MAX_DEPTH = 32  # folders below the input folder that are read; deeper ones are named
+log = logging.getLogger(__name__)
 
 # Byte order marks, longest first: the UTF-32 LE mark begins with the UTF-16 LE one.
 _BOMS = (
@@ -44,7 +47,11 @@ _BOMS = (
 _BLANK_RUNS = re.compile(r"\n{3,}")
 # Control characters, and the bidirectional controls that make a name read other
 # than it is (Unicode TR36, 2.1; "Trojan Source", CVE-2021-42574).
-_UNSAFE_NAME = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Surrogates stand for the bytes of a name that is not UTF-8 (PEP 383): they cannot
+# be printed or written to a UTF-8 file.
+_UNSAFE_NAME = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
 _REPLACEMENT = "\ufffd"
 # The characters str.isspace() accepts (Python 3.11) other than " " and "\n".
 _OTHER_SPACES = (
@@ -131,12 +138,19 @@ def _articles(root: Path, max_bytes: int, exclude: Path | None) -> Iterator[Arti
             yield _problem(rel, skip, skipped=benign)
             continue
         if _UNSAFE_NAME.search(rel):
-            yield _problem(rel, "the name holds control characters: rename the file")
+            yield _problem(
+                rel,
+                "the name holds control characters or bytes that are not UTF-8: rename the file",
+            )
             continue
         try:
             article = _read(path, rel, max_bytes)
         except Unusable as err:
             yield _problem(rel, str(err))
+            continue
+        except Exception as err:  # a file no reader foresaw costs only itself
+            log.exception("reading %s", rel)
+            yield _problem(rel, f"cannot be read: {unexpected(err)}")
             continue
         if article.id in first_path:
             yield _problem(rel, f"same text as {first_path[article.id]}")
@@ -160,49 +174,74 @@ def _entries(
 ) -> Iterator[tuple[Path, str | None, bool]]:
     """Files to read under ``directory`` as (path, None, False), and the others as
     (path, reason, benign), in sorted order. Benign ones are not articles at all
-    (hidden files, other file types, READMEs); the rest are articles brief cannot use."""
+    (hidden files, other file types, READMEs); the rest are articles brief cannot use.
+
+    The walk keeps its own stack of open folders, at most :data:`MAX_DEPTH` deep: a
+    recursive walk ends in a RecursionError on a folder nested ~1,000 levels deep."""
+    listing = _listing(directory)
+    if isinstance(listing, str):
+        yield directory, listing, False
+        return
+    stack = [listing]
+    while stack:
+        entry = next(stack[-1], None)
+        if entry is None:
+            stack.pop()
+            continue
+        path = Path(entry.path)
+        try:
+            kind = _kind(entry, path, real_root, exclude)
+        except OSError as err:
+            kind = (f"cannot read it: {_os_reason(err)}", False)
+        if kind is not None:
+            yield path, *kind
+        elif len(stack) > MAX_DEPTH:
+            reason = f"a folder more than {MAX_DEPTH} levels deep: not read (move its files up)"
+            yield path, reason, False
+        elif isinstance(listing := _listing(path), str):
+            yield path, listing, False
+        else:
+            stack.append(listing)
+
+
+def _listing(directory: Path) -> Iterator[os.DirEntry[str]] | str:
+    """The folder's entries in sorted order, or the reason it cannot be read."""
     try:
         with os.scandir(directory) as scan:
-            entries = sorted(scan, key=lambda entry: entry.name)
+            return iter(sorted(scan, key=lambda entry: entry.name))
     except OSError as err:
-        yield directory, f"cannot open this folder: {_os_reason(err)}", False
-        return
-    for entry in entries:
-        path = Path(entry.path)
-        if entry.name.startswith("."):
-            kind = "folder" if entry.is_dir(follow_symlinks=False) else "file"
-            yield path, f"hidden {kind}, skipped", True
-            continue
-        if entry.is_symlink():
-            try:
-                target = path.resolve(strict=True)
-            except (OSError, RuntimeError):
-                yield path, "broken symbolic link", False
-                continue
-            if not target.is_relative_to(real_root):
-                yield path, f"symbolic link to {target}, outside the folder: not followed", False
-                continue
-            if target.is_dir():
-                yield (
-                    path,
-                    "symbolic link to a folder: not followed (that folder is read itself)",
-                    True,
-                )
-                continue
-        if entry.is_dir(follow_symlinks=False):
-            if exclude is not None and path.resolve() == exclude:
-                yield path, "brief's output folder, skipped", True
-            else:
-                yield from _entries(path, real_root, exclude)
-        elif not entry.is_file():
-            yield path, "not a regular file (a device, pipe or socket)", False
-        elif (suffix := path.suffix.lower()) not in FORMATS:
-            kind = f"file type {suffix}" if suffix else "file without an extension"
-            yield path, f"unsupported {kind} (brief reads {READS})", True
-        elif path.stem.upper() == "README":
-            yield path, "a README, not an article: skipped", True
-        else:
-            yield path, None, False
+        return f"cannot open this folder: {_os_reason(err)}"
+
+
+def _kind(
+    entry: os.DirEntry[str], path: Path, real_root: Path, exclude: Path | None
+) -> tuple[str | None, bool] | None:
+    """What :func:`_entries` says of a file, as (reason or None, benign); None for a
+    folder to walk into."""
+    if entry.name.startswith("."):
+        kind = "folder" if entry.is_dir(follow_symlinks=False) else "file"
+        return f"hidden {kind}, skipped", True
+    if entry.is_symlink():
+        try:
+            target = path.resolve(strict=True)
+        except (OSError, RuntimeError):
+            return "broken symbolic link", False
+        if not target.is_relative_to(real_root):
+            return f"symbolic link to {target}, outside the folder: not followed", False
+        if target.is_dir():
+            return "symbolic link to a folder: not followed (that folder is read itself)", True
+    if entry.is_dir(follow_symlinks=False):
+        if exclude is not None and path.resolve() == exclude:
+            return "brief's output folder, skipped", True
+        return None
+    if not entry.is_file():
+        return "not a regular file (a device, pipe or socket)", False
+    if (suffix := path.suffix.lower()) not in FORMATS:
+        kind = f"file type {suffix}" if suffix else "file without an extension"
+        return f"unsupported {kind} (brief reads {READS})", True
+    if path.stem.upper() == "README":
+        return "a README, not an article: skipped", True
+    return None, False
 
 
 def _relative(path: Path, root: Path) -> str:

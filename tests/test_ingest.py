@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import codecs
 import collections
 import contextlib
 import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -14,6 +16,9 @@ from pathlib import Path
 
 import html5lib
 import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from briefing import ingest
 from briefing.errors import InputError
@@ -560,7 +565,7 @@ def test_names_with_control_characters_are_refused_and_shown_escaped(tmp_path: P
     articles, problems = split(iter_folder(tmp_path))
     assert sorted(a.path for a in articles) == ["good.txt", "نامه\u200cها.txt"]
     assert problems == {
-        name: "the name holds control characters: rename the file"
+        name: "the name holds control characters or bytes that are not UTF-8: rename the file"
         for name in (
             "title\\u001b]0;pwned\\u0007.txt",
             "two\\u000alines.txt",
@@ -568,3 +573,275 @@ def test_names_with_control_characters_are_refused_and_shown_escaped(tmp_path: P
             "clear\\u001b[2J/inner.txt",
         )
     }
+
+
+# --- Whatever the folder holds, every file is an Article or a named Problem ---------------
+
+
+@pytest.mark.parametrize(
+    ("front", "reason"),
+    [
+        ("published: 2026-02-30", "front matter field 'published': '2026-02-30' is not a date"),
+        ("published: !!timestamp 2026-13-45", "field 'published': '2026-13-45' is not a date"),
+        ("date: 2026-11-21 25:61", "field 'published': '2026-11-21 25:61' is not a date"),
+        ("published: next Tuesday", "'next Tuesday' is not a date (write it as YYYY-MM-DD"),
+        ("title: {name: Ministers}", "field 'title': must be text, not a list of 'key: value'"),
+        ("author: [[Ann, Bob]]", "field 'author': a list may hold only plain values"),
+        ("tags: " + "[" * 3000 + "]" * 3000, "YAML error at line 2: nested deeper than 16"),
+        ("? [a, b]\n: c", "broken front matter: YAML error"),
+        ("- just\n- a list", "front matter is not a list of 'key: value' lines"),
+    ],
+)
+def test_front_matter_values_are_checked_field_by_field(
+    tmp_path: Path, front: str, reason: str
+) -> None:
+    """Each value of the front matter is checked into the Article's fields; a wrong one
+    costs its file only, with a reason naming the field (it used to raise ValueError
+    or RecursionError out of read_folder)."""
+    write(tmp_path / "bad.md", f"---\n{front}\n---\nThe text of the article.\n")
+    write(tmp_path / "good.txt", ARTICLE)
+    articles, problems = split(iter_folder(tmp_path))
+    assert [a.path for a in articles] == ["good.txt"]
+    assert reason in problems["bad.md"], problems
+
+
+@pytest.mark.parametrize(
+    ("front", "field", "value"),
+    [
+        ("published: 2026-11-21", "published", "2026-11-21"),
+        ("date: 21 November 2026", "published", "2026-11-21"),
+        ("published: 2026-11-21 08:30", "published", "2026-11-21T08:30:00"),
+        ("published: 2026-11-21T08:30:00Z", "published", "2026-11-21T08:30:00+00:00"),
+        ("published: 2026-11", "published", "2026-11"),  # as precise as the source
+        ("published: 2026", "published", "2026"),
+        ("author: [Ann Lee, Bob Ray]", "author", "Ann Lee, Bob Ray"),
+        ("title: 1984", "title", "1984"),  # a number is text here, as written
+        ("title: !!python/object/apply:os.system [true]", "title", "true"),  # no object made
+        ("title: !!binary aGVsbG8=", "title", "aGVsbG8="),
+        ("lang: fr", "language", "fr"),
+        ("source: null", "source", "null"),  # no YAML types: the text as written
+    ],
+)
+def test_front_matter_values_are_read_as_written(
+    tmp_path: Path, front: str, field: str, value: str
+) -> None:
+    write(tmp_path / "a.md", f"---\n{front}\n---\nThe text of the article.\n")
+    [article], problems = read_folder(tmp_path)
+    assert getattr(article, field) == value
+    assert problems == []
+
+
+def _chain(top: Path, depth: int) -> Path:
+    """``top/d/d/.../d``, ``depth`` folders, made one at a time through descriptors
+    (os.makedirs recurses once per level, and pathlib would build the long name)."""
+    fd = os.open(top, os.O_RDONLY)
+    try:
+        for _ in range(depth):
+            os.mkdir("d", dir_fd=fd)
+            inner = os.open("d", os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+        made = os.open("x.txt", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd)
+        os.write(made, ARTICLE.replace("Prague", "Quito").encode())
+        os.close(made)
+    finally:
+        os.close(fd)
+    return top / "d"
+
+
+def _remove_chain(top: Path) -> None:
+    """shutil.rmtree recurses once per level too: take the chain apart from the top."""
+    while top.is_dir():
+        inner = top / "d"
+        if not inner.is_dir():
+            shutil.rmtree(top)
+            break
+        spare = top.with_name(top.name + "-rest")
+        inner.rename(spare)
+        shutil.rmtree(top)
+        spare.rename(top)
+
+
+def test_a_folder_nested_1200_deep_is_named_and_the_rest_read(tmp_path: Path) -> None:
+    """A recursive walk ended in RecursionError here; the walk keeps its own stack
+    and stops at MAX_DEPTH, naming the folder it did not read."""
+    write(tmp_path / "good.txt", ARTICLE)
+    top = _chain(tmp_path, 1200)
+    try:
+        articles, problems = split(iter_folder(tmp_path))
+    finally:
+        _remove_chain(top)
+    assert [a.path for a in articles] == ["good.txt"]
+    deep = "/".join(["d"] * (ingest.MAX_DEPTH + 1))
+    assert problems == {deep: f"a folder more than {ingest.MAX_DEPTH} levels deep: "
+                              "not read (move its files up)"}  # fmt: skip
+
+
+def test_a_file_no_reader_foresaw_costs_only_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    write(tmp_path / "a.txt", ARTICLE)
+    write(tmp_path / "b.txt", ARTICLE.replace("Prague", "Oslo"))
+    real = ingest.from_text
+
+    def fragile(text: str) -> dict[str, object]:
+        if "Oslo" in text:
+            raise ZeroDivisionError("a bug in a reader")
+        return real(text)
+
+    monkeypatch.setattr(ingest, "from_text", fragile)
+    with caplog.at_level("ERROR", logger="briefing"):
+        articles, problems = split(iter_folder(tmp_path))
+    assert [a.path for a in articles] == ["a.txt"]
+    assert problems["b.txt"] == (
+        "cannot be read: unexpected ZeroDivisionError: a bug in a reader; "
+        "the trace is in the run log"
+    )
+    assert "reading b.txt" in caplog.text and "ZeroDivisionError" in caplog.text
+
+
+NAME = st.one_of(
+    st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=12),
+    st.binary(min_size=1, max_size=12).map(os.fsdecode),  # names that are not UTF-8
+).filter(lambda name: name not in (".", "..") and "/" not in name and "\x00" not in name)
+SUFFIX = st.sampled_from([".txt", ".md", ".html", ".htm", ".MD", ".markdown", "", ".pdf"])
+YAML_VALUE = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30)
+    | st.dates() | st.datetimes(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner),
+    max_leaves=8,
+)  # fmt: skip
+YAML_LINES = st.sampled_from(
+    [
+        "published: 2026-02-30",
+        "published: !!timestamp 2026-13-45",
+        "title: !!binary aGVsbG8=",
+        "title: !!python/object/apply:os.system ['true']",
+        "x: !custom {a: 1}",
+        "a: &x 1\nb: *x",
+        "? [a, b]\n: c",
+        "title: {a: {b: {c: 1}}}",
+        "published: 1e400",
+        "date: 2026-11-21 25:61:00",
+        "author: !!set {a, b}",
+        "title: !!omap [a: 1]",
+        "lang: \t",
+        "title: '",
+        "\tbad: indent",
+        "title: " + "[" * 40,
+        "tags: " + "{a: " * 30 + "1" + "}" * 30,
+    ]
+)
+
+
+@st.composite
+def markdown_files(draw: st.DrawFn) -> str:
+    fields = draw(
+        st.dictionaries(
+            st.sampled_from(["title", "source", "url", "published", "date", "author", "lang"])
+            | st.text(max_size=8),
+            YAML_VALUE,
+            max_size=5,
+        )
+    )
+    front = yaml.safe_dump(fields, allow_unicode=True) if fields else ""
+    front += "\n".join(draw(st.lists(YAML_LINES, max_size=3)))
+    if draw(st.booleans()):
+        front += "\ntags: " + "[" * draw(st.integers(1, 3000))
+    body = draw(st.text(max_size=200)) + "\n\nThe council met on Monday, officials said."
+    return f"---\n{front}\n---\n{body}"
+
+
+@st.composite
+def html_files(draw: st.DrawFn) -> str:
+    depth = draw(st.integers(0, 3000))
+    ld = json.dumps(draw(YAML_VALUE.map(str) | st.builds(dict, headline=st.text(max_size=20))))
+    return (
+        f"<html lang='{draw(st.text(max_size=5))}'><head><script type='application/ld+json'>"
+        f"{draw(st.sampled_from([ld, '{', '[' * 500, '<![CDATA[' + ld + ']]>']))}</script>"
+        f"</head><body>{'<div>' * depth}<p>{draw(st.text(max_size=100))} The council met."
+        f"</p>{draw(st.text(max_size=50))}</body></html>"
+    )
+
+
+CONTENT = st.one_of(  # (suffix, content): mostly the suffix the content is written for
+    st.tuples(SUFFIX, st.binary(max_size=400) | st.text(max_size=400)),
+    st.tuples(st.sampled_from([".md", ".MD", ".markdown", ".txt"]), markdown_files()),
+    st.tuples(st.sampled_from([".html", ".htm", ".md"]), html_files()),
+    st.tuples(
+        SUFFIX,
+        st.sampled_from([codecs.BOM_UTF16_LE + b"\xff", b"\xef\xbb\xbf", b"\x00" * 10]),
+    ),
+)
+SPECIALS = st.sets(
+    st.sampled_from(["loop", "parent", "broken", "outside", "fifo", "deep", "hidden", "dirlink"])
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    files=st.lists(st.tuples(st.lists(NAME, max_size=3), NAME, CONTENT), min_size=1, max_size=8),
+    specials=SPECIALS,
+    deep=st.integers(ingest.MAX_DEPTH - 2, ingest.MAX_DEPTH + 3),
+)
+def test_any_folder_gives_articles_and_named_problems(
+    files: list[tuple[list[str], str, tuple[str, str | bytes]]], specials: set[str], deep: int
+) -> None:
+    """Property: for generated folders (random bytes and text, front matter with any
+    YAML types, tags and nesting, odd and undecodable names, pages nested thousands
+    deep, links that loop or leave, pipes, deep folders), reading raises nothing; each
+    item is an Article or a Problem whose path and reason print and encode; every file
+    written where brief reads is accounted for."""
+    with tempfile.TemporaryDirectory() as name:
+        root = Path(name) / "in"
+        root.mkdir()
+        written: list[str] = []
+        for parts, stem, (suffix, content) in files:
+            path = root.joinpath(*parts, stem + suffix)
+            try:
+                write(path, content.encode("utf-8", "surrogateescape") if isinstance(
+                    content, str) else content)  # fmt: skip
+            except OSError:  # a name taken by a folder, or too long: not in the test
+                continue
+            written.append(path.relative_to(root).as_posix())
+        _specials(root, specials, deep)
+        items = list(iter_folder(root))
+
+    paths: list[str] = []
+    for item in items:
+        assert isinstance(item, Article | Problem)
+        json.dumps(item.model_dump(mode="json"), ensure_ascii=False).encode("utf-8")
+        paths.append(item.path)
+        # Nothing that would rewrite a terminal or fail to encode (ingest._UNSAFE_NAME).
+        assert not ingest._UNSAFE_NAME.search(item.path), item
+        if isinstance(item, Problem):
+            assert item.reason and not ingest._UNSAFE_NAME.search(item.reason), item
+            # A reason of its own, not the last line of defence's.
+            assert "unexpected" not in item.reason, item
+        else:
+            assert item.text.strip() and item.title is not None
+    for rel in written:
+        parts = rel.split("/")
+        if any(part.startswith(".") for part in parts[:-1]) or len(parts) > ingest.MAX_DEPTH + 1:
+            continue  # inside a hidden folder (named once), or below the depth read
+        assert ingest._printable(rel) in paths, (rel, paths)
+
+
+def _specials(root: Path, kinds: set[str], deep: int) -> None:
+    if "loop" in kinds:
+        (root / "loop.txt").symlink_to(root / "loop.txt")
+    if "parent" in kinds:
+        (root / "up").symlink_to(root)
+    if "broken" in kinds:
+        (root / "gone.md").symlink_to(root / "nowhere.md")
+    if "outside" in kinds:
+        (root / "out.txt").symlink_to(root.parent)
+    if "fifo" in kinds:
+        os.mkfifo(root / "pipe.txt")
+    if "hidden" in kinds:
+        write(root / ".hidden" / "a.txt", ARTICLE)
+    if "dirlink" in kinds:
+        (root / "sub").mkdir(exist_ok=True)
+        (root / "sub" / "again").symlink_to(root / "sub")
+    if "deep" in kinds:
+        write(root.joinpath(*["n"] * deep, "bottom.txt"), ARTICLE.replace("Prague", "Lima"))
