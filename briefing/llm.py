@@ -26,6 +26,7 @@ import contextlib
 import copy
 import functools
 import json
+import logging
 import re
 import threading
 from typing import Any, TypeVar, cast
@@ -35,12 +36,12 @@ import openai
 # openai imports its chat resource on first use (0.05 s); imported with brief, it no
 # longer holds up a run's first requests, which all wait for that import.
 import openai.resources.chat.chat
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from briefing.backoff import Backoff, retried, retry_after
 from briefing.budget import Budget
 from briefing.cache import Cache, cache_key
-from briefing.errors import CallError, LLMError, OutputError
+from briefing.errors import BriefError, CallError, LLMError, OutputError, unexpected
 from briefing.models import Usage, json_schema
 from briefing.slots import Slots
 
@@ -49,6 +50,8 @@ T = TypeVar("T", bound=BaseModel)
 MODES = ("json_schema", "json_object_schema", "json_object")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _SERVER_TEXT = 300  # characters of a server's error message shown
+_GARBLED_TEXT = 80  # characters shown of an answer that is not JSON
+log = logging.getLogger(__name__)
 _ERROR_CODE = re.compile(r"^Error code: \d+ - ")
 _REFUSED_REQUEST = frozenset({400, 413, 422})  # bad request, too large, unprocessable
 NO_KEY = "sk-no-key-needed"
@@ -142,7 +145,21 @@ class LLM:
         """Send ``messages`` and return the answer as ``output``.
 
         ``subject`` names what the call is about (an article, a story) in errors.
+        Every call ends as an answer or a :class:`BriefError`: whatever else goes wrong
+        in it (a fault no branch here foresaw) is logged with its trace and fails the
+        call as a :class:`CallError`, so it costs only its subject.
         """
+        try:
+            return self._ask(step, messages, output, subject=subject)
+        except BriefError:
+            raise
+        except Exception as err:
+            log.exception("model call for %s", subject)
+            raise CallError(self._scrub(f"{subject}: {unexpected(err)}")) from err
+
+    def _ask(
+        self, step: str, messages: list[dict[str, str]], output: type[T], *, subject: str
+    ) -> T:
         schema = strict_schema(output)
         key = cache_key(
             model=self.model,
@@ -247,13 +264,14 @@ class LLM:
             self.backoff.wait_turn()
             try:
                 with self._slots.held() if self._slots else contextlib.nullcontext():
-                    response = self.client.chat.completions.create(
+                    raw = self.client.chat.completions.with_raw_response.create(
                         model=self.model,
                         messages=cast(Any, messages),
                         temperature=self.temperature,
                         max_tokens=self.max_tokens,
                         response_format=cast(Any, _response_format(mode, output.__name__, schema)),
                     )
+                response = _completion(raw.headers.get("content-type", ""), raw.content)
             except openai.BadRequestError as err:
                 if _refuses_format(err) and mode != MODES[-1]:
                     with self._lock:
@@ -262,9 +280,7 @@ class LLM:
                     tries -= 1  # not a fault: the same request in another form
                     continue
                 raise self._error(err, subject, tries) from err
-            except (openai.OpenAIError, json.JSONDecodeError) as err:
-                # The openai client lets a 200 with a body that is not JSON through
-                # as a bare JSONDecodeError.
+            except (openai.OpenAIError, Garbled) as err:
                 if not self._pause(err, tries):
                     raise self._error(err, subject, tries) from err
                 continue
@@ -274,11 +290,10 @@ class LLM:
                 self.usage.add(step, *tokens)
             if not response.choices:
                 return "", "empty", tokens
-            choice = response.choices[0]
-            refusal = getattr(choice.message, "refusal", None)
-            if refusal and not choice.message.content:
-                return str(refusal), "refusal", tokens
-            return choice.message.content or "", choice.finish_reason, tokens
+            message = response.choices[0].message
+            if message.refusal and not message.content:
+                return message.refusal, "refusal", tokens
+            return message.content or "", response.choices[0].finish_reason, tokens
 
     def _pause(self, err: Exception, tries: int) -> bool:
         """Wait before the next try of a call that met ``err``; False if it is not
@@ -287,7 +302,7 @@ class LLM:
             if not retried(err.status_code):
                 return False
             wait = retry_after(err.response.headers)
-        elif isinstance(err, openai.APIConnectionError | json.JSONDecodeError):
+        elif isinstance(err, openai.APIConnectionError | Garbled):
             wait = None
         else:
             return False
@@ -313,10 +328,10 @@ class LLM:
         base = str(self.client.base_url).rstrip("/")
         after = f" (after {tries} tries)" if tries > 1 else ""
         again = "Run again later (finished answers are cached)"
-        if isinstance(err, json.JSONDecodeError):
+        if isinstance(err, Garbled):
             return CallError, (
-                f"{subject}: the model server at {base} sent a response that is not "
-                f"JSON{after}: {err.msg}. {again}; check that --base-url is an "
+                f"{subject}: the model server at {base} sent an answer that is not a "
+                f"chat completion{after}: {err}. {again}; check that --base-url is an "
                 "OpenAI-compatible API (it usually ends in /v1)."
             )
         if isinstance(err, openai.APITimeoutError):
@@ -372,6 +387,53 @@ class LLM:
         if key and key != NO_KEY:
             text = text.replace(key, "***")
         return " ".join(_CONTROL.sub(" ", text).split())
+
+
+class Garbled(Exception):
+    """A 2xx answer that is not a chat completion: an HTML error page from a proxy,
+    JSON of another shape, bytes. A passing fault, tried again like a 5xx."""
+
+
+class _Message(BaseModel):
+    content: str | None = None
+    refusal: str | None = None
+
+
+class _Choice(BaseModel):
+    message: _Message
+    finish_reason: str | None = None
+
+
+class _Usage(BaseModel):
+    prompt_tokens: int = Field(default=0, ge=0)
+    completion_tokens: int = Field(default=0, ge=0)
+
+
+class _Completion(BaseModel):
+    """What brief reads of a chat completion; every answer is checked against it
+    before use (the openai client builds its objects without validation, and hands
+    back the bare text of an answer that is not JSON)."""
+
+    choices: list[_Choice]
+    usage: _Usage | None = None
+
+
+def _completion(content_type: str, body: bytes) -> _Completion:
+    """The answer's body as a :class:`_Completion`; :class:`Garbled` if it is not one."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        kind = content_type.split(";")[0].strip() or "no content type"
+        text = body[:_GARBLED_TEXT].decode("utf-8", "replace")
+        raise Garbled(f"{kind}, not JSON: {' '.join(text.split())[:_GARBLED_TEXT]!r}") from None
+    if isinstance(data, dict) and "choices" not in data and "error" in data:
+        error = data["error"]
+        said = error.get("message") if isinstance(error, dict) else error
+        raise Garbled(f"an error in a 200 answer: {str(said)[:_SERVER_TEXT]}")
+    try:
+        return _Completion.model_validate(data)
+    except ValidationError as err:
+        raise Garbled(f"JSON of another shape ({_describe(err)})") from None
 
 
 def _response_format(mode: str, name: str, schema: dict[str, Any]) -> dict[str, Any]:

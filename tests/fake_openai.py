@@ -14,7 +14,8 @@ model would, with plain rules, so its answers are grounded in the articles:
 
 Tests steer it: ``script`` is a list of replies used before the rules (a dict is
 sent as the JSON answer, a ``Reply`` gives full control: status, headers, raw
-body, a delay before answering, or a connection reset instead of an answer), and
+body, a delay before answering, a connection reset instead of an answer, or an answer
+cut off after a number of bytes), and
 ``refuse_json_schema`` makes it answer 400 to ``json_schema`` like
 llama-cpp-python does. Every request body is kept in ``requests`` and the time it
 arrived (``time.monotonic``) in ``times``. ``hold_after = K`` keeps every request
@@ -50,6 +51,7 @@ class Reply:
     finish_reason: str = "stop"
     delay: float = 0.0  # seconds to wait before answering
     reset: bool = False  # close the connection with a TCP reset instead of answering
+    cut: int | None = None  # send only this many bytes of the body, then close
 
 
 class FakeServer:
@@ -157,14 +159,19 @@ class FakeServer:
                 body = reply.body if isinstance(reply.body, bytes) else json.dumps(reply.body)
                 data = body.encode() if isinstance(body, str) else body
                 self.send_response(reply.status)
-                self.send_header("content-type", "application/json")
+                if "content-type" not in {key.lower() for key in reply.headers}:
+                    self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(data)))
                 for key, value in reply.headers.items():
                     self.send_header(key, value)
                 try:
                     self.end_headers()
-                    self.wfile.write(data)
+                    self.wfile.write(data if reply.cut is None else data[: reply.cut])
                 except OSError:  # the client gave up waiting (a timeout test)
+                    self.close_connection = True
+                if reply.cut is not None:  # an answer cut off: less than its length
+                    self.wfile.flush()
+                    self.connection.shutdown(socket.SHUT_RDWR)
                     self.close_connection = True
 
         return Handler

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import gc
 import json
+import re
 import socket
 import threading
 import weakref
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,8 @@ from typing import Any
 import openai
 import pytest
 from fake_openai import FakeServer, Reply, completion
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pydantic import BaseModel, Field
 
 from briefing.backoff import Backoff
@@ -237,7 +241,7 @@ BAD_OUTPUT: dict[str, tuple[Reply, str]] = {
         r"cut off",
     ),
     "empty content": (Reply(body=completion({"messages": MESSAGES}, "")), r"Field required"),
-    "no choices": (Reply(body={"error": {"message": "overloaded"}}), r"held no answer"),
+    "no choices": (Reply(body={"object": "chat.completion", "choices": []}), r"held no answer"),
     "refusal": (
         Reply(
             body={
@@ -401,3 +405,163 @@ def test_server_text_in_errors_is_one_short_printable_line(fake_server: FakeServ
     text = str(caught.value)
     assert "\x1b" not in text and "\x07" not in text and "\n" not in text
     assert len(text) < 600
+
+
+# --- Whatever the server answers, a call ends as an answer or a named failure -------------
+
+HTML_502 = b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
+
+
+def test_an_html_error_page_with_status_200_is_retried_then_named(
+    fake_server: FakeServer,
+) -> None:
+    """A proxy's error page sent as 200 text/html: the openai client hands back its
+    bare text, which used to end the run with AttributeError."""
+    page = Reply(body=HTML_502, headers={"Content-Type": "text/html"})
+    fake_server.script += [page, _good()]
+    llm = llm_for(fake_server, backoff=Backoff(3, first=0.001))
+    assert llm.ask("test", MESSAGES, Verdict, subject="a.txt") == Verdict(**GOOD)
+    fake_server.script += [page] * 4
+    with pytest.raises(CallError) as caught:
+        llm.ask("test", MESSAGES, Verdict, subject="inbox/b.txt")
+    message = str(caught.value)
+    assert message.startswith("inbox/b.txt: ") and "(after 4 tries)" in message
+    assert "text/html, not JSON: '<html><head><title>502 Bad Gateway" in message
+    assert len(fake_server.requests) == 6
+
+
+@pytest.mark.parametrize(
+    ("body", "cause"),
+    [
+        ({"choices": "none"}, "choices: Input should be a valid list"),
+        ({"choices": [{"message": {"content": 5}}]}, "content: Input should be a valid string"),
+        ({"choices": [{"message": None}]}, "message: Input should be a valid dictionary"),
+        ({"choices": [], "usage": {"prompt_tokens": -4}}, "prompt_tokens"),
+        ({"error": {"message": "upstream overloaded"}}, "error in a 200 answer: upstream"),
+        ([1, 2, 3], "Input should be a valid dictionary"),
+        (b"[" * 100_000, "not JSON"),
+    ],
+)
+def test_answers_of_another_shape_are_named_not_raised(
+    fake_server: FakeServer, body: Any, cause: str
+) -> None:
+    fake_server.script += [Reply(body=body)] * 2
+    llm = llm_for(fake_server, backoff=Backoff(1, first=0.001))
+    with pytest.raises(CallError, match=r"^a\.txt: .*not a chat completion.*" + re.escape(cause)):
+        llm.ask("test", MESSAGES, Verdict, subject="a.txt")
+
+
+def test_a_fault_no_branch_foresaw_fails_only_the_call(
+    fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    llm = llm_for(fake_server, api_key="sk-test-SECRET-1234")
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise KeyError("sk-test-SECRET-1234 went missing")
+
+    monkeypatch.setattr("briefing.llm._completion", broken)
+    fake_server.script.append(GOOD)
+    with pytest.raises(CallError) as caught:
+        llm.ask("test", MESSAGES, Verdict, subject="a.txt")
+    assert str(caught.value).startswith("a.txt: unexpected KeyError: ")
+    assert "SECRET" not in str(caught.value) and "run log" in str(caught.value)
+
+
+STATUSES = [200] * 6 + [201, 204, 400, 401, 403, 404, 408, 409, 413, 422, 429, 500, 502, 503]
+CONTENT_TYPES = [
+    "application/json", "application/json; charset=utf-8", "text/html", "text/plain", "",
+    "application/json; charset=utf-16", "application/octet-stream", "x/\x7f",
+]  # fmt: skip
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=12,
+)
+
+
+@st.composite
+def bodies(draw: st.DrawFn) -> bytes:
+    """What a server, a proxy or a broken network may send as an answer's body."""
+    good = json.dumps(GOOD)
+    content = draw(st.sampled_from([good, "", "{", '{"answer": 3}', "```json\n" + good + "```"]))
+    completion_like = {
+        "id": "x",
+        "choices": draw(
+            st.sampled_from(
+                [
+                    [{"message": {"content": content}, "finish_reason": "stop"}],
+                    [{"message": {"content": content}, "finish_reason": "length"}],
+                    [{"message": {"refusal": "no", "content": None}}],
+                    [],
+                    [{"message": {"content": draw(JSON_VALUES)}}],
+                    draw(JSON_VALUES),
+                ]
+            )
+        ),
+        "usage": draw(
+            st.sampled_from([None, {"prompt_tokens": 3, "completion_tokens": 4}])
+            | st.dictionaries(st.sampled_from(["prompt_tokens", "completion_tokens"]), JSON_VALUES)
+        ),
+    }
+    kind = draw(st.sampled_from(["completion", "json", "bytes", "html", "nested", "error"]))
+    if kind == "completion":
+        return json.dumps(completion_like).encode()
+    if kind == "json":
+        return json.dumps(draw(JSON_VALUES)).encode()
+    if kind == "bytes":
+        return draw(st.binary(max_size=300))
+    if kind == "html":
+        return HTML_502
+    if kind == "nested":
+        return b"[" * draw(st.integers(1, 50_000))
+    return json.dumps({"error": draw(JSON_VALUES)}).encode()
+
+
+@st.composite
+def replies(draw: st.DrawFn) -> Reply:
+    body = draw(bodies())
+    headers = {"Content-Type": draw(st.sampled_from(CONTENT_TYPES))}
+    for name in draw(st.sets(st.sampled_from(["retry-after", "retry-after-ms", "x-junk"]))):
+        headers[name] = draw(
+            st.sampled_from(["0", "1", "-1", "nan", "inf", "1e309", "soon", "", "99999"])
+            | st.from_regex(r"[ -~]{0,30}", fullmatch=True)
+        )
+    cut = draw(st.none() | st.integers(0, max(0, len(body) - 1)))
+    return Reply(status=draw(st.sampled_from(STATUSES)), body=body, headers=headers, cut=cut)
+
+
+@pytest.fixture(scope="module")
+def world() -> Iterator[FakeServer]:
+    """One server for every generated case (hypothesis runs many in one test)."""
+    server = FakeServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(answers=st.lists(replies(), min_size=1, max_size=8), retries=st.integers(0, 3))
+def test_any_answer_ends_as_a_result_or_a_named_failure(
+    world: FakeServer, answers: list[Reply], retries: int
+) -> None:
+    """Property: whatever the server sends (status, content type, headers, body, an
+    answer cut off), a call returns a valid answer or raises a BriefError whose one-line
+    message names its subject or the server; nothing else escapes, and the run's usage
+    stays whole numbers."""
+    world.script[:] = answers
+    world.requests.clear()
+    backoff = Backoff(retries, first=0.0005, longest=0.001, max_wait=0.01)
+    llm = llm_for(world, timeout=5.0, backoff=backoff, api_key="sk-prop-SECRET-42")
+    try:
+        result = llm.ask("test", MESSAGES, Verdict, subject="inbox/a.txt")
+    except CallError as err:
+        assert str(err).startswith("inbox/a.txt: "), err
+        assert "\n" not in str(err) and "SECRET" not in str(err)
+    except LLMError as err:  # the server refused the key or has no such model
+        assert world.base_url.removesuffix("/v1") in str(err), err
+    else:
+        assert isinstance(result, Verdict)
+    assert isinstance(llm.usage.prompt_tokens, int) and llm.usage.prompt_tokens >= 0
+    assert isinstance(llm.usage.completion_tokens, int)
+    assert len(world.requests) <= 2 * (retries + 1) + 4  # bounded: re-ask, retries, modes
