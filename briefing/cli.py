@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import os
 import sys
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +28,7 @@ from briefing.console import (
     config_path,
     install_model,
     job_lines,
+    log_path,
     model_dir,
     plan_lines,
     plan_table,
@@ -40,8 +43,12 @@ from briefing.errors import (
     EXIT_USAGE,
     BriefError,
     ConfigError,
+    unexpected,
 )
 from briefing.render import FORMATS
+from briefing.runlog import RunLog, Scrubber, secrets
+
+runs = logging.getLogger("briefing.cli")  # the run log: briefing/runlog.py
 
 if TYPE_CHECKING:  # the pipeline (and scikit-learn) load only for `brief make`
     from briefing import schedule as schedule_lib
@@ -57,16 +64,41 @@ Exit codes:
 
 
 @contextlib.contextmanager
-def errors() -> Iterator[None]:
-    """Show a BriefError as one line on stderr and exit with its code."""
-    try:
-        yield
-    except BriefError as err:
-        click.echo(f"brief: {err}", err=True)
-        sys.exit(err.exit_code)
-    except KeyboardInterrupt:
-        click.echo("brief: interrupted; nothing was written.", err=True)
-        sys.exit(130)
+def errors(api_key: str | None = None) -> Iterator[RunLog]:
+    """Show a BriefError as one line on stderr and exit with its code.
+
+    The last line of defence: any other exception is logged with its trace to the
+    run log and shown as one line naming where it came from and where the trace is
+    (exit 1). Never a traceback on the terminal. ``api_key`` (a flag's) is scrubbed
+    from the log, as are the environment's secrets."""
+    scrub = Scrubber(secrets(os.environ, [api_key]))
+    with RunLog(log_path(), scrub) as log:
+        runs.info("brief %s", " ".join(sys.argv[1:]))
+        try:
+            yield log
+        except BriefError as err:
+            runs.warning("%s", err)
+            click.echo(f"brief: {err}", err=True)
+            sys.exit(err.exit_code)
+        except KeyboardInterrupt:
+            click.echo("brief: interrupted; nothing was written.", err=True)
+            sys.exit(130)
+        except Exception as err:
+            runs.exception("unexpected error")
+            message = f"{unexpected(err).split(';')[0]} in {origin(err)}; {log.where()}"
+            click.echo(f"brief: {scrub(message)}. Please report it.", err=True)
+            sys.exit(EXIT_FAILED)
+
+
+def origin(err: BaseException) -> str:
+    """Where in brief an exception was raised: the innermost frame of brief's own
+    code (file:line, function), else the innermost frame."""
+    frames = traceback.extract_tb(err.__traceback__)
+    ours = [f for f in frames if f"{os.sep}briefing{os.sep}" in f.filename] or frames
+    if not ours:
+        return "brief"
+    frame = ours[-1]
+    return f"{Path(frame.filename).name}:{frame.lineno} ({frame.name})"
 
 
 @click.group(epilog=EXIT_CODES)
@@ -125,7 +157,7 @@ def make(
     """
     from briefing import runner
 
-    with errors():
+    with errors(options.get("api_key")) as log:
         config = load_config(_flags(**options), os.environ, config_path(config_file))
         if dry_run:
             plan = runner.plan(folder, config)
@@ -150,6 +182,10 @@ def make(
         for problem in result.briefing.problems:
             verb = "skipped" if problem.skipped else "left out"
             click.echo(f"brief: {verb} {problem.path}: {problem.reason}", err=True)
+            runs.log(logging.INFO if problem.skipped else logging.WARNING, "%s %s: %s",
+                     verb, problem.path, problem.reason)  # fmt: skip
+        if log.errors:
+            click.echo(f"brief: {log.errors} unexpected errors; {log.where()}", err=True)
         sys.exit(result.exit_code)
 
 
@@ -429,4 +465,14 @@ def run_job(name: str, since: str | None, config_file: Path | None, quiet: bool)
 
 
 def main() -> None:
-    cli()
+    try:
+        cli()
+    except Exception as err:  # from a command that has no errors() of its own
+        with RunLog(log_path(), Scrubber(secrets(os.environ))) as log:
+            runs.exception("unexpected error in brief %s", " ".join(sys.argv[1:]))
+            click.echo(
+                f"brief: {unexpected(err).split(';')[0]} in {origin(err)}; "
+                f"{log.where()}. Please report it.",
+                err=True,
+            )
+        sys.exit(EXIT_FAILED)

@@ -49,6 +49,11 @@ def model_dir(given: str | None) -> Path:
     return Path(given or platformdirs.user_cache_dir("brief"))
 
 
+def log_path() -> Path:
+    """The run log, with the traces of what went wrong (briefing/runlog.py)."""
+    return Path(platformdirs.user_state_dir("brief")) / "brief.log"
+
+
 def state_dir() -> Path:
     """Scheduled jobs' state, locks and logs."""
     return Path(platformdirs.user_state_dir("brief")) / "jobs"

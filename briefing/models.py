@@ -22,7 +22,7 @@ import functools
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, computed_field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 Level = Literal["low", "medium", "high"]
@@ -409,6 +409,14 @@ class Briefing(BaseModel):
     usage: Usage = Field(default_factory=Usage)
     grounding: Grounding = Field(default_factory=Grounding)
     problems: list[Problem] = Field(default_factory=list)
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="True when articles were left out (listed in problems): the briefing "
+        "covers only the rest."
+    )
+    @property
+    def partial(self) -> bool:
+        return any(not problem.skipped for problem in self.problems)
 
 
 @functools.cache  # pydantic takes 6 to 10 ms per schema, and two steps need each one

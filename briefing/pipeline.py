@@ -25,6 +25,7 @@ Calls run concurrently (``concurrency``) and every call goes through
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ import tiktoken
 
 from briefing import chunking, drafts, workers
 from briefing.config import Config
-from briefing.errors import CallError, ConfigError, LLMError, OutputError
+from briefing.errors import BriefError, CallError, ConfigError, LLMError, OutputError, unexpected
 from briefing.evidence import Evidence, Reader
 from briefing.grounding import Checker, SourceText
 from briefing.llm import LLM
@@ -81,6 +82,7 @@ READ_AHEAD = 64
 # answer parses it (measured with bench/bench_pipeline.py's stub: see
 # docs/PERFORMANCE.md, issue 7's sixth round).
 SPARE_THREADS = 2
+log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 # A story as written and as checked: its articles, the draft, the checked draft, the report.
 _Written = tuple[list["Doc"], StoryDraft, StoryDraft, Grounding]
@@ -125,7 +127,7 @@ class Pipeline:
                 yield jobs
             reader.start()  # after the first calls have gone, so as not to delay them
 
-        def then(i: int, notes: list[ChunkNotes | None]) -> Future[_Written] | None:
+        def then(i: int, notes: list[ChunkNotes | None]) -> Future[_Written | None] | None:
             found = reader.take(i)
             checks.submit(found.find_large)  # while the call is out, before its check
             return self._drafted(checks, _noted(stories[i], notes), direct[i], found)
@@ -199,13 +201,21 @@ class Pipeline:
         doc, chunk = job
         if doc.failed:
             return None
-        messages = map_messages(self.prompts, doc, chunk, field_guide(ChunkNotes))
         subject = f"{doc.article.path} (passage {chunk.index + 1} of {len(doc.chunks)})"
         try:
-            notes = self.llm.ask("map", messages, ChunkNotes, subject=subject)
+            return self._noted_chunk(doc, chunk, subject)
         except CallError as err:
             doc.failed = str(err)
-            return None
+        except BriefError:
+            raise  # the server cannot be used: the run stops
+        except Exception as err:  # a fault no one foresaw costs only this article
+            doc.failed = _unforeseen(err, subject)
+        return None
+
+    def _noted_chunk(self, doc: Doc, chunk: Chunk, subject: str) -> ChunkNotes:
+        messages = map_messages(self.prompts, doc, chunk, field_guide(ChunkNotes))
+        try:
+            notes = self.llm.ask("map", messages, ChunkNotes, subject=subject)
         finally:
             self._tick(1)
         notes = globalise(notes, doc.number, {s.number for s in chunk.sentences})
@@ -223,9 +233,15 @@ class Pipeline:
         docs: list[Doc],
         direct: list[dict[str, str]] | None,
         evidence: Evidence,
-    ) -> Future[_Written] | None:
+    ) -> Future[_Written | None] | None:
         """A story's call; its check is handed to ``checks``."""
-        draft = self._story(docs, direct)
+        try:
+            draft = self._story(docs, direct)
+        except BriefError:
+            raise
+        except Exception as err:  # a fault no one foresaw costs only this story
+            _fail(docs, _unforeseen(err, _story_subject(docs)))
+            return None
         live = [d for d in docs if not d.failed]
         if draft is None or not live:
             return None
@@ -233,10 +249,18 @@ class Pipeline:
             evidence = _evidence(live)
         return checks.submit(self._written, live, draft, evidence)
 
-    def _written(self, live: list[Doc], draft: StoryDraft, evidence: Evidence) -> _Written:
+    def _written(self, live: list[Doc], draft: StoryDraft, evidence: Evidence) -> _Written | None:
         """A story's draft completed and checked against its sources (``evidence``): the
         articles in it, the draft as written and as checked, and what the check found
-        (numbered story 0 until the briefing's order is known)."""
+        (numbered story 0 until the briefing's order is known). None, with its articles
+        left out, if the check meets a fault no one foresaw."""
+        try:
+            return self._checked(live, draft, evidence)
+        except Exception as err:
+            _fail(live, _unforeseen(err, "the check of the " + _story_subject(live)))
+            return None
+
+    def _checked(self, live: list[Doc], draft: StoryDraft, evidence: Evidence) -> _Written:
         checker = Checker(0, evidence.sources(), keep_unverified=self.config.keep_unverified)
         noted = {d.number: d.notes for d in live}
         outlets = {d.number: d.article.source for d in live}
@@ -249,7 +273,7 @@ class Pipeline:
     def _story(self, docs: list[Doc], direct: list[dict[str, str]] | None) -> StoryDraft | None:
         """The story call: on the articles themselves (``direct``, their messages) when
         they fit the window, else (or when the model cannot answer that) on their notes."""
-        subject = "story of " + ", ".join(d.article.path for d in docs)
+        subject = _story_subject(docs)
         if direct is not None and docs:
             try:
                 answer = self.llm.ask("direct", direct, StoryFromSources, subject=subject)
@@ -370,11 +394,22 @@ class Pipeline:
             self.progress.advance(n)
 
 
-def _fail(docs: list[Doc], err: CallError) -> None:
+def _fail(docs: list[Doc], err: CallError | str) -> None:
     """One story the model cannot write (or whose notes cannot be merged) does not
     cost the others: its articles are reported as left out."""
     for doc in docs:
         doc.failed = str(err)
+
+
+def _story_subject(docs: Sequence[Doc]) -> str:
+    return "story of " + ", ".join(d.article.path for d in docs)
+
+
+def _unforeseen(err: Exception, subject: str) -> str:
+    """The reason an article is left out after ``err``, which no part of brief
+    expected; its trace goes to the run log."""
+    log.exception("%s", subject)
+    return f"{subject}: {unexpected(err)}"
 
 
 def _one_source(draft: StoryDraft, docs: list[Doc]) -> StoryDraft:

@@ -146,11 +146,15 @@ def _count(n: int, one: str, many: str) -> str:
 
 
 def _summary_line(briefing: Briefing) -> str:
-    return (
+    line = (
         f"{_count(len(briefing.stories), 'story', 'stories')} from "
         f"{_count(len(briefing.sources), 'source', 'sources')} · generated "
         f"{briefing.generated_at.isoformat(sep=' ', timespec='minutes')}"
     )
+    if briefing.partial:
+        left = sum(1 for problem in briefing.problems if not problem.skipped)
+        line += f" · partial: {_count(left, 'file', 'files')} left out (listed at the end)"
+    return line
 
 
 def _usage_line(usage: Usage | StepUsage) -> str:

@@ -60,8 +60,7 @@ class Result:
 
     @property
     def exit_code(self) -> int:
-        failed = [p for p in self.briefing.problems if not p.skipped]
-        return EXIT_PARTIAL if failed else EXIT_OK
+        return EXIT_PARTIAL if self.briefing.partial else EXIT_OK
 
 
 @dataclass

@@ -6,10 +6,12 @@ import json
 import math
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -24,6 +26,7 @@ def run(tmp_path: Path, *args: str, env: dict[str, str | None] | None = None) ->
     """`brief ARGS` with a clean environment: own cache, no config file, no key."""
     base: dict[str, str | None] = {
         "BRIEF_CACHE_DIR": str(tmp_path / "cache"),
+        "XDG_STATE_HOME": str(tmp_path / "state"),  # the run log
         "OPENAI_API_KEY": None,
         "OPENAI_BASE_URL": None,
         "BRIEF_MODEL": None,
@@ -475,6 +478,8 @@ def test_secrets_appear_in_no_output_file_cache_or_message(
 
     files = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert any(p.suffix == ".sqlite3" for p in files) and any(p.suffix == ".html" for p in files)
+    log = home / "state" / "brief" / "brief.log"  # the run log, with the echoed key
+    assert log in files and "answered 503" in log.read_text() and "***" in log.read_text()
     for secret in (API_KEY, SMTP_PASSWORD):
         for result in printed:
             assert secret not in result.output
@@ -493,3 +498,130 @@ def test_direct_or_notes_first_as_asked(
     assert run(tmp_path, *args).exit_code == 0
     briefing = json.loads(next(out.glob("*.json")).read_text())
     assert set(briefing["usage"]["by_step"]) == steps
+
+
+# --- No file and no server answer crashes a run -------------------------------------------
+
+HTML_502 = b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
+
+
+def test_the_four_inputs_that_crashed_a_run_cost_only_themselves(
+    fake_server: FakeServer, tmp_path: Path
+) -> None:
+    """An impossible date in front matter, front matter nested thousands deep, an
+    article in a folder 1,200 levels deep, and a server answering 200 with an HTML
+    error page for one article: each used to end the run with a traceback. Now a
+    real `brief make` writes the briefing of the rest (exit 3) and names each one."""
+    inbox = tmp_path / "in"
+    shutil.copytree(SEEDS, inbox)
+    (inbox / "flood.txt").write_text(FLOOD)
+    (inbox / "harbour.txt").write_text(HARBOUR)
+    (inbox / "bad-date.md").write_text("---\npublished: 2026-02-30\n---\nCouncil meets.\n")
+    (inbox / "deep.md").write_text("---\ntags: " + "[" * 3000 + "]" * 3000 + "\n---\nText.\n")
+    fd = os.open(inbox, os.O_RDONLY)
+    for _ in range(1200):  # made through descriptors: os.makedirs recurses per level
+        os.mkdir("d", dir_fd=fd)
+        fd, parent = os.open("d", os.O_RDONLY, dir_fd=fd), fd
+        os.close(parent)
+    os.close(fd)
+    fake_server.when["Dockers in Eldham"] = Reply(
+        body=HTML_502, headers={"Content-Type": "text/html"}
+    )
+    out = tmp_path / "out"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "BRIEF_"))}
+    env |= {"BRIEF_CACHE_DIR": str(tmp_path / "cache"), "XDG_STATE_HOME": str(tmp_path / "st")}
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "briefing", "make", str(inbox), "--base-url",
+             fake_server.base_url, "--out", str(out), "--config", str(tmp_path / "none.toml")],
+            capture_output=True, text=True, cwd=ROOT, env=env, timeout=300,
+        )  # fmt: skip
+    finally:
+        while (inbox / "d").is_dir():  # shutil.rmtree recurses per level too
+            (inbox / "d").rename(tmp_path / "rest")
+            shutil.rmtree(inbox)
+            (tmp_path / "rest").rename(inbox)
+    assert proc.returncode == 3, proc.stderr
+    assert "Traceback" not in proc.stderr
+    left = dict(
+        line.removeprefix("brief: left out ").split(": ", 1)
+        for line in proc.stderr.splitlines()
+        if line.startswith("brief: left out ")
+    )
+    deep = "/".join(["d"] * 33)
+    assert set(left) == {"harbour.txt", "bad-date.md", "deep.md", deep}, proc.stderr
+    assert "'2026-02-30' is not a date" in left["bad-date.md"]
+    assert "nested deeper than 16 levels" in left["deep.md"]
+    assert "more than 32 levels deep" in left[deep]
+    assert (
+        "not a chat completion (after 4 tries): text/html, not JSON: '<html>"
+        in (left["harbour.txt"])
+    )
+    [written] = out.glob("*.json")
+    briefing = json.loads(written.read_text())
+    assert briefing["partial"] is True
+    path = {s["number"]: s["path"] for s in briefing["sources"]}
+    cited = {path[n] for story in briefing["stories"] for n in story["sources"]}
+    assert cited == {"000_67eed8baa2c05698.txt", "002_d41ca5c36cb18dd9.txt", "flood.txt"}
+    assert "partial: 4 files left out" in next(out.glob("*.md")).read_text()
+
+
+def test_an_unforeseen_error_is_one_line_naming_where_and_the_log(
+    fake_server: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The last line of defence: an exception no part of brief expected (here, from
+    writing the files) is one line naming where it came from and where the trace is
+    (exit 1); the trace is in the run log, without the key."""
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError(f"disk said no to {API_KEY}")
+
+    monkeypatch.setattr("briefing.render.write_briefing", broken)
+    env = {"XDG_STATE_HOME": str(tmp_path / "state"), "OPENAI_API_KEY": API_KEY}
+    result = run(tmp_path, "make", str(SEEDS), "--base-url", fake_server.base_url,
+                 "--out", str(tmp_path / "o"), env=env)  # fmt: skip
+    assert result.exit_code == 1
+    log = tmp_path / "state" / "brief" / "brief.log"
+    [line] = [line for line in result.output.splitlines() if line.strip()]
+    assert re.fullmatch(
+        r"brief: unexpected RuntimeError: disk said no to \*\*\* in runner\.py:\d+ \(make\); "
+        f"the trace is in {re.escape(str(log))}\\. Please report it\\.",
+        line,
+    ), line
+    text = log.read_text()
+    assert "Traceback (most recent call last)" in text and "RuntimeError: disk said no" in text
+    assert API_KEY not in text and "disk said no to ***" in text
+
+
+def test_an_unforeseen_error_in_one_story_costs_only_that_story(
+    fake_server: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from briefing import drafts
+
+    real = drafts.complete
+
+    def fragile(draft: Any, *args: Any, **kwargs: Any) -> Any:
+        if "flood" in draft.model_dump_json().lower():
+            raise IndexError("list index out of range")
+        return real(draft, *args, **kwargs)
+
+    monkeypatch.setattr(drafts, "complete", fragile)
+    inbox = tmp_path / "in"
+    shutil.copytree(SEEDS, inbox)
+    (inbox / "flood.txt").write_text(FLOOD)
+    env = {"XDG_STATE_HOME": str(tmp_path / "state")}
+    out = tmp_path / "o"
+    result = run(tmp_path, "make", str(inbox), "--base-url", fake_server.base_url,
+                 "--out", str(out), env=env)  # fmt: skip
+    assert result.exit_code == 3, result.output
+    log = tmp_path / "state" / "brief" / "brief.log"
+    assert (
+        "brief: left out flood.txt: the check of the story of flood.txt: unexpected "
+        "IndexError: list index out of range; the trace is in the run log"
+    ) in result.output
+    assert f"brief: 1 unexpected errors; the trace is in {log}" in result.output
+    briefing = json.loads(next(out.glob("*.json")).read_text())
+    path = {s["number"]: s["path"] for s in briefing["sources"]}
+    cited = {path[n] for story in briefing["stories"] for n in story["sources"]}
+    assert cited == {"000_67eed8baa2c05698.txt", "002_d41ca5c36cb18dd9.txt"}
+    assert "IndexError" in log.read_text()
