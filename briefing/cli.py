@@ -46,7 +46,8 @@ from briefing.errors import (
     unexpected,
 )
 from briefing.render import FORMATS
-from briefing.runlog import RunLog, Scrubber, secrets
+from briefing.runlog import RunLog
+from briefing.secrets import Scrubber, secrets, url_secrets
 
 runs = logging.getLogger("briefing.cli")  # the run log: briefing/runlog.py
 
@@ -64,21 +65,24 @@ Exit codes:
 
 
 @contextlib.contextmanager
-def errors(api_key: str | None = None) -> Iterator[RunLog]:
+def errors(api_key: str | None = None, base_url: str | None = None) -> Iterator[RunLog]:
     """Show a BriefError as one line on stderr and exit with its code.
 
     The last line of defence: any other exception is logged with its trace to the
     run log and shown as one line naming where it came from and where the trace is
-    (exit 1). Never a traceback on the terminal. ``api_key`` (a flag's) is scrubbed
-    from the log, as are the environment's secrets."""
-    scrub = Scrubber(secrets(os.environ, [api_key]))
+    (exit 1). Never a traceback on the terminal. What reaches the terminal and the
+    log is scrubbed (briefing/secrets.py) of the environment's secrets, of
+    ``api_key`` (a flag's) and of the password in ``base_url``."""
+    urls = [base_url, os.environ.get("OPENAI_BASE_URL")]
+    given = [api_key, *(value for url in urls for value in url_secrets(url))]
+    scrub = Scrubber(secrets(os.environ, given))
     with RunLog(log_path(), scrub) as log:
         runs.info("brief %s", " ".join(sys.argv[1:]))
         try:
             yield log
         except BriefError as err:
             runs.warning("%s", err)
-            click.echo(f"brief: {err}", err=True)
+            click.echo(f"brief: {scrub.line(str(err))}", err=True)
             sys.exit(err.exit_code)
         except KeyboardInterrupt:
             click.echo("brief: interrupted; nothing was written.", err=True)
@@ -86,7 +90,7 @@ def errors(api_key: str | None = None) -> Iterator[RunLog]:
         except Exception as err:
             runs.exception("unexpected error")
             message = f"{unexpected(err).split(';')[0]} in {origin(err)}; {log.where()}"
-            click.echo(f"brief: {scrub(message)}. Please report it.", err=True)
+            click.echo(f"brief: {scrub.line(message)}. Please report it.", err=True)
             sys.exit(EXIT_FAILED)
 
 
@@ -157,7 +161,7 @@ def make(
     """
     from briefing import runner
 
-    with errors(options.get("api_key")) as log:
+    with errors(options.get("api_key"), options.get("base_url")) as log:
         config = load_config(_flags(**options), os.environ, config_path(config_file))
         if dry_run:
             plan = runner.plan(folder, config)
@@ -181,7 +185,8 @@ def make(
                 click.echo(line)
         for problem in result.briefing.problems:
             verb = "skipped" if problem.skipped else "left out"
-            click.echo(f"brief: {verb} {problem.path}: {problem.reason}", err=True)
+            line = f"brief: {verb} {problem.path}: {problem.reason}"
+            click.echo(log.scrub.line(line), err=True)
             runs.log(logging.INFO if problem.skipped else logging.WARNING, "%s %s: %s",
                      verb, problem.path, problem.reason)  # fmt: skip
         if log.errors:
@@ -445,7 +450,7 @@ def run_job(name: str, since: str | None, config_file: Path | None, quiet: bool)
     """
     from briefing import jobs
 
-    with errors():
+    with errors() as log:
         result = jobs.run_job(
             name,
             config_path=config_path(config_file),
@@ -456,11 +461,12 @@ def run_job(name: str, since: str | None, config_file: Path | None, quiet: bool)
             since=since,
         )
         if not quiet:
-            click.echo(f"brief: {name}: {result.message}")
+            click.echo(log.scrub.line(f"brief: {name}: {result.message}"))
         if result.briefing is not None:
             for problem in result.briefing.problems:
                 if not problem.skipped:
-                    click.echo(f"brief: left out {problem.path}: {problem.reason}", err=True)
+                    line = f"brief: left out {problem.path}: {problem.reason}"
+                    click.echo(log.scrub.line(line), err=True)
         sys.exit(result.exit_code)
 
 

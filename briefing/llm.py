@@ -41,14 +41,15 @@ from pydantic import BaseModel, Field, ValidationError
 from briefing.backoff import Backoff, retried, retry_after
 from briefing.budget import Budget
 from briefing.cache import Cache, cache_key
+from briefing.deadline import Deadline
 from briefing.errors import BriefError, CallError, LLMError, OutputError, unexpected
 from briefing.models import Usage, json_schema
+from briefing.secrets import Scrubber, url_secrets
 from briefing.slots import Slots
 
 T = TypeVar("T", bound=BaseModel)
 
 MODES = ("json_schema", "json_object_schema", "json_object")
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _SERVER_TEXT = 300  # characters of a server's error message shown
 _GARBLED_TEXT = 80  # characters shown of an answer that is not JSON
 log = logging.getLogger(__name__)
@@ -125,6 +126,7 @@ class LLM:
         backoff: Backoff | None = None,
         budget: Budget | None = None,
         slots: int | None = None,
+        scrub: Scrubber | None = None,
     ) -> None:
         if mode not in MODES:
             raise LLMError(f"unknown structured-output mode {mode!r}; use one of {MODES}.")
@@ -137,6 +139,11 @@ class LLM:
         self.mode = mode
         self.backoff = backoff if backoff is not None else Backoff()
         self.budget = budget
+        # What errors must not show: the key and the password of a user:pw@ base URL.
+        key = getattr(client, "api_key", None)
+        secrets = [key] if key and key != NO_KEY else []
+        secrets += url_secrets(str(getattr(client, "base_url", "")))
+        self.scrub = (scrub or Scrubber()).with_values(secrets)
         # At most ``slots`` requests in flight, however many threads ask: see slots.py.
         self._slots = Slots(slots, client) if slots else None
         self._lock = threading.Lock()
@@ -151,11 +158,16 @@ class LLM:
         """
         try:
             return self._ask(step, messages, output, subject=subject)
-        except BriefError:
-            raise
+        except BriefError as err:
+            # Whatever the server said (a refusal, an error page) may repeat the key
+            # or hold terminal escapes: every message leaves scrubbed, on one line.
+            said = self.scrub.line(str(err))
+            if said == str(err):
+                raise
+            raise type(err)(said) from err.__cause__
         except Exception as err:
             log.exception("model call for %s", subject)
-            raise CallError(self._scrub(f"{subject}: {unexpected(err)}")) from err
+            raise CallError(self.scrub.line(f"{subject}: {unexpected(err)}")) from err
 
     def _ask(
         self, step: str, messages: list[dict[str, str]], output: type[T], *, subject: str
@@ -263,15 +275,19 @@ class LLM:
             tries += 1
             self.backoff.wait_turn()
             try:
-                with self._slots.held() if self._slots else contextlib.nullcontext():
-                    raw = self.client.chat.completions.with_raw_response.create(
+                with (
+                    self._slots.held() if self._slots else contextlib.nullcontext(),
+                    Deadline(_seconds(getattr(self.client, "timeout", None))) as deadline,
+                    self.client.chat.completions.with_streaming_response.create(
                         model=self.model,
                         messages=cast(Any, messages),
                         temperature=self.temperature,
                         max_tokens=self.max_tokens,
                         response_format=cast(Any, _response_format(mode, output.__name__, schema)),
-                    )
-                response = _completion(raw.headers.get("content-type", ""), raw.content)
+                    ) as raw,
+                ):
+                    body = deadline.read(raw)
+                response = _completion(raw.headers.get("content-type", ""), body)
             except openai.BadRequestError as err:
                 if _refuses_format(err) and mode != MODES[-1]:
                     with self._lock:
@@ -317,12 +333,12 @@ class LLM:
         return True
 
     def _error(self, err: Exception, subject: str, tries: int = 1) -> LLMError:
-        """The error for a call that failed for good, with the API key scrubbed.
+        """The error for a call that failed for good (:meth:`ask` scrubs its message).
 
         A :class:`CallError` (the run goes on without ``subject``) for faults of one
         call; a plain :class:`LLMError` (the run stops) for a server brief cannot use."""
         kind, text = self._explain(err, subject, tries)
-        return kind(self._scrub(text))
+        return kind(text)
 
     def _explain(self, err: Exception, subject: str, tries: int) -> tuple[type[LLMError], str]:
         base = str(self.client.base_url).rstrip("/")
@@ -380,13 +396,13 @@ class LLM:
             )
         return LLMError, f"{subject}: {err}"
 
-    def _scrub(self, text: str) -> str:
-        """``text`` without the API key, and on one printable line: an error may
-        carry what the server wrote, and that is not to rewrite the terminal."""
-        key = self.client.api_key
-        if key and key != NO_KEY:
-            text = text.replace(key, "***")
-        return " ".join(_CONTROL.sub(" ", text).split())
+
+def _seconds(timeout: object) -> float | None:
+    """The client's timeout in seconds (a number, or httpx's Timeout: its read value)."""
+    if isinstance(timeout, int | float):
+        return float(timeout)
+    read = getattr(timeout, "read", None)
+    return float(read) if isinstance(read, int | float) else None
 
 
 class Garbled(Exception):

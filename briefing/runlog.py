@@ -1,11 +1,12 @@
 """The run log: what went wrong in a run, with its traces, in brief's state folder.
 
 The terminal gets one line per problem (:mod:`briefing.cli`); the trace behind an
-unexpected one goes here, for a bug report. Every line is scrubbed of secrets before
-it is written: the values of the environment's keys, tokens and passwords, the API
-key given on the command line, passwords in URLs (``http://user:pw@host``) and
-``Bearer`` tokens. A log that cannot be written (a read-only home, a full disk) is
-no reason to stop a run: brief goes on without it.
+unexpected one goes here, for a bug report. Every line is scrubbed before it is written
+(:mod:`briefing.secrets`): the values of the environment's keys, tokens and
+passwords, the API key given on the command line, passwords in URLs
+(``http://user:pw@host``), ``Bearer`` tokens, terminal escape sequences. A log that
+cannot be written (a read-only home, a full disk) is no reason to stop a run: brief
+goes on without it.
 
 The log rotates at :data:`MAX_BYTES`, keeping :data:`BACKUPS` old files.
 """
@@ -14,41 +15,15 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
-import re
 import threading
-from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
 
+from briefing.secrets import Scrubber
+
 MAX_BYTES = 1_000_000
 BACKUPS = 3
-# Environment variables whose values are secrets: OPENAI_API_KEY, BRIEF_SMTP_PASSWORD, ...
-SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL", re.IGNORECASE)
-SHORTEST_SECRET = 4  # shorter values would scrub ordinary words
-_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
-_BEARER = re.compile(r"(?i)\b(bearer\s+)[^\s\"',;]+")
 LOGGER = "briefing"
-
-
-def secrets(env: Mapping[str, str], given: Iterable[str | None] = ()) -> list[str]:
-    """The secret values to scrub: the environment's keys, tokens and passwords and
-    the ``given`` ones (an --api-key flag), longest first."""
-    found = {value for name, value in env.items() if SECRET_NAME.search(name)}
-    found.update(value for value in given if value)
-    return sorted((v for v in found if len(v) >= SHORTEST_SECRET), key=len, reverse=True)
-
-
-class Scrubber:
-    """Takes secrets out of a text: each known value, URL passwords, Bearer tokens."""
-
-    def __init__(self, values: Iterable[str] = ()) -> None:
-        self.values = list(values)
-
-    def __call__(self, text: str) -> str:
-        for value in self.values:
-            text = text.replace(value, "***")
-        text = _USERINFO.sub("***@", text)
-        return _BEARER.sub(r"\1***", text)
 
 
 class _Formatter(logging.Formatter):

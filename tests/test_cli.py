@@ -625,3 +625,45 @@ def test_an_unforeseen_error_in_one_story_costs_only_that_story(
     cited = {path[n] for story in briefing["stories"] for n in story["sources"]}
     assert cited == {"000_67eed8baa2c05698.txt", "002_d41ca5c36cb18dd9.txt"}
     assert "IndexError" in log.read_text()
+
+
+ESCAPES = "\x1b]0;pwned\x07\x1b[2J"
+
+
+def test_text_from_outside_is_scrubbed_in_every_output_log_and_the_cache(
+    fake_server: FakeServer, tmp_path: Path
+) -> None:
+    """A refusal that repeats the Authorization header with terminal escapes in it, and
+    a --base-url with a user and password that every server error repeats: neither the
+    key, the password nor an escape reaches stderr, the briefing files, the run log or
+    the cache (they did, in the left-out list and on stderr)."""
+    refusal = {
+        "choices": [{"message": {"content": None, "refusal": f"No. You sent Authorization: "
+                     f"Bearer {API_KEY} {ESCAPES}"}, "finish_reason": "stop"}]
+    }  # fmt: skip
+    inbox = tmp_path / "in"
+    shutil.copytree(SEEDS, inbox)
+    (inbox / "flood.txt").write_text(FLOOD)
+    fake_server.when["Forecasters warned"] = Reply(body=refusal)
+    host = fake_server.base_url.removeprefix("http://")
+    env = {"OPENAI_API_KEY": API_KEY, "XDG_STATE_HOME": str(tmp_path / "state")}
+    out = tmp_path / "out"
+    first = run(tmp_path, "make", str(inbox), "--base-url", fake_server.base_url,
+                "--out", str(out), env=env)  # fmt: skip
+    assert first.exit_code == 3 and "flood.txt: " in first.output and "refused" in first.output
+    fake_server.when["Stoltenberg"] = Reply(503, {"error": {"message": "busy"}},
+                                            {"retry-after-ms": "1"})  # fmt: skip
+    second = run(tmp_path, "make", str(inbox), "--base-url", f"http://me:{SMTP_PASSWORD}@{host}",
+                 "--out", str(out), "--no-cache", env=env)  # fmt: skip
+    assert second.exit_code == 1 and "answered 503" in second.output  # nothing could be briefed
+    assert "http://***@127.0.0.1" in second.output
+    for result in (first, second):
+        for secret in (API_KEY, SMTP_PASSWORD, "\x1b", "\x07"):
+            assert secret not in result.output
+    files = [p for p in tmp_path.rglob("*") if p.is_file() and inbox not in p.parents]
+    assert {p.suffix for p in files} >= {".md", ".html", ".json", ".sqlite3", ".log"}
+    for path in files:
+        data = path.read_bytes()
+        text = path.suffix in (".md", ".html", ".json", ".log")  # not the binary caches
+        for secret in (API_KEY, SMTP_PASSWORD, *(("\x1b", "\x07") if text else ())):
+            assert secret.encode() not in data, (path, secret)

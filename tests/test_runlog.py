@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from briefing.runlog import RunLog, Scrubber, secrets
+from briefing.runlog import RunLog
+from briefing.secrets import Scrubber, secrets, url_secrets
 
 KEY = "sk-live-SECRET-0123456789"
 PASSWORD = "hunter2-SECRET"
@@ -34,6 +35,9 @@ def test_secrets_are_the_environment_keys_tokens_passwords_and_the_given() -> No
         ("Authorization: Bearer abc.def-ghi", "Authorization: Bearer ***"),
         ("bearer token-without-name", "bearer ***"),
         ("nothing secret here", "nothing secret here"),
+        ("title\x1b]0;pwned\x07 and \x1b[2Jclear", "title  and  clear"),
+        ("bidi \u202eevil\u202c ok", "bidi  evil  ok"),
+        ("a trace\n  line two\tend", "a trace\n  line two\tend"),
     ],
 )
 def test_scrubber_takes_out_keys_url_passwords_and_bearer_tokens(text: str, scrubbed: str) -> None:
@@ -84,3 +88,12 @@ def test_a_thread_that_dies_is_logged_not_printed(
     assert "brief-check_0 ended with an error" in text and "RuntimeError" in text
     assert KEY not in text
     assert threading.excepthook is before  # put back
+
+
+def test_a_url_gives_its_user_and_password_as_written_and_decoded() -> None:
+    assert url_secrets("http://me:p%40ss@host/v1") == ["p%40ss", "me", "p@ss", "me"]
+    assert url_secrets("http://host/v1") == [] and url_secrets(None) == []
+    scrub = Scrubber(url_secrets("http://me:p%40ss@host/v1"))
+    assert scrub.line("refused p@ss for\nhttp://me:p%40ss@host/v1") == (
+        "refused *** for http://***@host/v1"
+    )
