@@ -14,8 +14,8 @@ model would, with plain rules, so its answers are grounded in the articles:
 
 Tests steer it: ``script`` is a list of replies used before the rules (a dict is
 sent as the JSON answer, a ``Reply`` gives full control: status, headers, raw
-body, a delay before answering, a connection reset instead of an answer, or an answer
-cut off after a number of bytes), and
+body, a delay before answering, a connection reset instead of an answer, an answer
+cut off after a number of bytes, or one sent a byte at a time), and
 ``refuse_json_schema`` makes it answer 400 to ``json_schema`` like
 llama-cpp-python does. Every request body is kept in ``requests`` and the time it
 arrived (``time.monotonic``) in ``times``. ``hold_after = K`` keeps every request
@@ -52,6 +52,7 @@ class Reply:
     delay: float = 0.0  # seconds to wait before answering
     reset: bool = False  # close the connection with a TCP reset instead of answering
     cut: int | None = None  # send only this many bytes of the body, then close
+    drip: float = 0.0  # seconds between the body's bytes (a server that drips its answer)
 
 
 class FakeServer:
@@ -166,7 +167,13 @@ class FakeServer:
                     self.send_header(key, value)
                 try:
                     self.end_headers()
-                    self.wfile.write(data if reply.cut is None else data[: reply.cut])
+                    if reply.drip:
+                        for byte in data:
+                            self.wfile.write(bytes([byte]))
+                            self.wfile.flush()
+                            time.sleep(reply.drip)
+                    else:
+                        self.wfile.write(data if reply.cut is None else data[: reply.cut])
                 except OSError:  # the client gave up waiting (a timeout test)
                     self.close_connection = True
                 if reply.cut is not None:  # an answer cut off: less than its length

@@ -7,6 +7,7 @@ import json
 import re
 import socket
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -565,3 +566,20 @@ def test_any_answer_ends_as_a_result_or_a_named_failure(
     assert isinstance(llm.usage.prompt_tokens, int) and llm.usage.prompt_tokens >= 0
     assert isinstance(llm.usage.completion_tokens, int)
     assert len(world.requests) <= 2 * (retries + 1) + 4  # bounded: re-ask, retries, modes
+
+
+def test_timeout_is_a_deadline_for_a_server_that_drips_its_answer(
+    fake_server: FakeServer,
+) -> None:
+    """A byte every 0.05 s: no read waits long, and the answer (about 200 bytes) took
+    10 s under a timeout of 1 s, and was accepted. Now the request ends at the deadline,
+    as a timeout: tried again, then named."""
+    drip = Reply(body=completion({"messages": MESSAGES}, json.dumps(GOOD)), drip=0.05)
+    fake_server.script += [drip, drip]
+    llm = llm_for(fake_server, timeout=1.0, backoff=Backoff(1, first=0.001))
+    started = time.monotonic()
+    with pytest.raises(CallError, match=r"^a\.txt: .*did not answer in time \(after 2 tries\)"):
+        llm.ask("test", MESSAGES, Verdict, subject="a.txt")
+    assert time.monotonic() - started < 4.0  # two tries of 1 s, not two of 10 s
+    fake_server.script.append(GOOD)  # the connection pool still serves the next call
+    assert llm.ask("test", MESSAGES, Verdict, subject="b.txt") == Verdict(**GOOD)
