@@ -52,7 +52,11 @@ C = TypeVar("C", bound=Cited)
 _QUOTES = str.maketrans({c: '"' for c in "“”„‟«»″"} | {c: "'" for c in "‘’‚‛‹›′`"})
 _DASHES = str.maketrans({c: "-" for c in "‐‑‒–—―−"})
 _QUOTED = re.compile(r'"([^"]+)"|(?<!\w)\'([^\']+?)\'(?!\w)')
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s")
+# A sentence ends at . ! ? and a space, or at a full-width 。！？ (Chinese and Japanese
+# put no space after them).
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s|(?<=[。！？])\s*")
+# Scripts written without spaces between words: Han, kana, Hangul syllables.
+_CJK = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]+")
 # A sentence end outside quotation marks may also close a quotation: ...country."
 _BOUNDARY = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"']))\s")
 _LINE = "\x00"
@@ -77,7 +81,15 @@ def normalise(text: str) -> str:
 
 
 def _content_words(text: str) -> set[str]:
-    return {w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 2}
+    """The words that carry content. Text in a script written without spaces (Chinese,
+    Japanese) gives its pairs of characters: a word there is one to three characters."""
+    lower = text.lower()
+    if not _CJK.search(lower):
+        return {w for w in _WORD.findall(lower) if w not in _STOP and len(w) > 2}
+    words = {w for w in _WORD.findall(_CJK.sub(" ", lower)) if w not in _STOP and len(w) > 2}
+    for run in _CJK.findall(lower):  # a run of one character is that character
+        words.update(run[i : i + 2] for i in range(max(1, len(run) - 1)))
+    return words
 
 
 @dataclass
@@ -174,13 +186,16 @@ class Checker:
         line becomes the summary's first sentence; a headline naming what no source
         names becomes the first source's title."""
         kept = []
-        for sentence in _SENTENCE_END.split(draft.summary.strip()):
-            if not sentence.strip():
+        for sentence in map(str.strip, _SENTENCE_END.split(draft.summary.strip())):
+            if not sentence:
                 continue
             reason = self._unsupported(sentence)
             if reason is None or self._fail_prose("summary sentence", sentence, reason):
                 kept.append(sentence)
-        draft.summary = " ".join(kept)
+        draft.summary = "".join(
+            sentence if _CJK.search(sentence[-1:]) or sentence[-1:] in "。！？" else sentence + " "
+            for sentence in kept
+        ).strip()
         reason = self._unsupported(draft.top_line)
         if reason is not None and not self._fail_prose("top line", draft.top_line, reason):
             draft.top_line = kept[0] if kept else draft.top_line
@@ -215,6 +230,8 @@ class Checker:
 
     def _anywhere(self, word: str) -> bool:
         lower = word.lower()
+        if _CJK.search(lower):  # no spaces to find words by: "2026年" within a run
+            return any(lower in source.normal for source in self.sources.values())
         return any(lower in source.words for source in self.sources.values())
 
     def _fail_prose(self, kind: str, text: str, reason: str) -> bool:

@@ -591,3 +591,48 @@ def test_a_summary_with_nothing_supported_becomes_the_supported_top_line(
         draft(top_line=top, summary="Both outlets praise the Swiss mediation effort.")
     )
     assert (out.top_line, out.summary) == (top, top)
+
+
+# Written for this test, in the seeds' story: Chinese and Japanese put no space after
+# a full stop (。) and none between words.
+CHINESE = (
+    "北约秘书长斯托尔滕贝格周四表示，乌克兰有权使用西方武器打击俄罗斯境内的军事目标。"
+    "普京警告说，西方国家此举可能导致严重后果，甚至引发核冲突。"
+    "德国政府表示，将继续向乌克兰提供防空系统。"
+)
+JAPANESE = (
+    "ストルテンベルグ事務総長は、ウクライナがロシア領内の軍事目標を攻撃する権利があると述べた。"
+    "プーチン大統領は、深刻な結果を招くと警告した。"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "supported", "invented"),
+    [
+        (
+            CHINESE,
+            ["斯托尔滕贝格表示，乌克兰有权使用西方武器打击俄罗斯境内的军事目标。",
+             "普京警告说，此举可能导致严重后果。"],
+            "法国总统马克龙宣布明年访问北京并签署贸易协定。",
+        ),
+        (
+            JAPANESE,
+            ["ストルテンベルグ事務総長は、ウクライナに攻撃する権利があると述べた。",
+             "プーチン大統領は深刻な結果を警告した。"],
+            "フランスの大統領は来年北京を訪問すると発表した。",
+        ),
+    ],
+)  # fmt: skip
+def test_a_summary_in_chinese_or_japanese_is_split_and_checked_by_its_sentences(
+    text: str, supported: list[str], invented: str
+) -> None:
+    """Sentences split at ". " only: a whole Chinese summary was one sentence, and its
+    one "word" matched nothing, so every supported sentence was dropped."""
+    sentences = {s.number: s.text for s in split_sentences(text)}
+    assert len(sentences) >= 2  # the source itself is split at 。
+    check = checker({A: SourceText(A, text, sentences)})
+    summary = "".join([*supported[:1], invented, *supported[1:]])
+    out = check.check(draft(headline="", top_line=supported[0], summary=summary))
+    assert out.summary == "".join(supported)
+    assert out.top_line == supported[0]
+    assert [(f.kind, f.item) for f in check.report.failures] == [("summary sentence", invented)]
