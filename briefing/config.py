@@ -78,7 +78,9 @@ class Config(BaseModel):
     concurrency: int | None = Field(default=None, ge=1)
     # Prompt + completion tokens the whole run may spend (briefing/budget.py); None: no limit.
     max_tokens: int | None = Field(default=None, ge=1)
-    language: str = "en"
+    # The briefing's language (BCP 47: en, ar, zh-Hant): the HTML page's lang and
+    # direction. None: the articles' own (briefing/ingest.py, language_of).
+    language: str | None = None
     keep_unverified: bool = False
     prices: dict[str, Price] = Field(default_factory=dict)
 

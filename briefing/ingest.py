@@ -9,13 +9,14 @@ with a one-line reason; the other files are still read.
 from __future__ import annotations
 
 import codecs
+import collections
 import hashlib
 import logging
 import os
 import re
 import stat
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import charset_normalizer
@@ -336,7 +337,7 @@ def _read_fd(fd: int, size: int) -> bytes:
 def _too_large(size: int, max_bytes: int) -> str:
     return (
         f"too large: {size:,} bytes, over the limit of {max_bytes:,} bytes "
-        "(split it, or raise the limit)"
+        "(split it into smaller files)"
     )
 
 
@@ -385,3 +386,34 @@ def _normalise(text: str) -> str:
     if "\n\n\n" in text:  # most texts have no run: `in` tells 15 times faster than re
         text = _BLANK_RUNS.sub("\n\n", text)
     return text.strip()
+
+
+# Scripts that name their language well enough to set a page's language and
+# direction; text in Latin or Cyrillic script says too little, and stays English.
+_SCRIPTS = (
+    (re.compile("[\u0590-\u05ff]"), "he"),
+    (re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff]"), "ar"),
+    (re.compile("[\u3040-\u30ff]"), "ja"),  # kana: Japanese, even beside Han
+    (re.compile("[\uac00-\ud7af]"), "ko"),
+    (re.compile("[\u4e00-\u9fff]"), "zh"),
+)
+
+
+def language_of(articles: Sequence[Article]) -> str:
+    """The language most of ``articles`` are in: the language their files declare
+    (an HTML page's lang, front matter), else the one their script names (Arabic,
+    Hebrew, Japanese, Korean, Chinese), else English."""
+    found: collections.Counter[str] = collections.Counter()
+    for article in articles:
+        declared = (article.language or "").strip()
+        found[declared or _script_language(article.text)] += 1
+    return found.most_common(1)[0][0] if found else "en"
+
+
+def _script_language(text: str) -> str:
+    sample = text[:2000]
+    letters = sum(1 for char in sample if char.isalpha()) or 1
+    for script, language in _SCRIPTS:
+        if len(script.findall(sample)) * 3 >= letters:  # a third of the letters at least
+            return language
+    return "en"

@@ -34,7 +34,7 @@ from typing import Protocol, TypeVar
 
 import tiktoken
 
-from briefing import chunking, drafts, workers
+from briefing import chunking, drafts, ingest, workers
 from briefing.config import Config
 from briefing.errors import BriefError, CallError, ConfigError, LLMError, OutputError, unexpected
 from briefing.evidence import Evidence, Reader
@@ -172,7 +172,7 @@ class Pipeline:
             title=f"Briefing, {now:%d %B %Y}".replace(" 0", " "),
             date=now.date(),
             generated_at=now,
-            language=self.config.language,
+            language=self.config.language or ingest.language_of(articles),
             model=self.llm.model,
             top_lines=[
                 TopLine(text=story.top_line, story=story.number, sources=story.sources)

@@ -667,3 +667,23 @@ def test_text_from_outside_is_scrubbed_in_every_output_log_and_the_cache(
         text = path.suffix in (".md", ".html", ".json", ".log")  # not the binary caches
         for secret in (API_KEY, SMTP_PASSWORD, *(("\x1b", "\x07") if text else ())):
             assert secret.encode() not in data, (path, secret)
+
+
+def test_a_briefing_of_arabic_articles_is_an_arabic_page(
+    fake_server: FakeServer, tmp_path: Path
+) -> None:
+    """With no language configured, the page takes the articles' (it was lang="en"
+    dir="ltr" for any articles unless the config file said otherwise)."""
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    (inbox / "a.txt").write_text(
+        "وزراء الخارجية يجتمعون في براغ\n\nاجتمع وزراء خارجية الحلف في براغ يوم الخميس "
+        "لبحث دعم أوكرانيا. وقال الأمين العام إن التهديدات ليست جديدة."
+    )
+    out = tmp_path / "out"
+    result = run(tmp_path, "make", str(inbox), "--base-url", fake_server.base_url,
+                 "--out", str(out))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    page = next(out.glob("*.html")).read_text()
+    assert '<html lang="ar" dir="rtl"' in page
+    assert json.loads(next(out.glob("*.json")).read_text())["language"] == "ar"

@@ -225,7 +225,7 @@ def test_file_over_the_limit_is_refused_without_reading_it(tmp_path: Path) -> No
         Problem(
             path="huge.txt",
             reason="too large: 4,294,967,296 bytes, over the limit of 10,000,000 bytes "
-            "(split it, or raise the limit)",
+            "(split it into smaller files)",  # no setting raises the limit: none is named
         )
     ]
 
@@ -845,3 +845,31 @@ def _specials(root: Path, kinds: set[str], deep: int) -> None:
         (root / "sub" / "again").symlink_to(root / "sub")
     if "deep" in kinds:
         write(root.joinpath(*["n"] * deep, "bottom.txt"), ARTICLE.replace("Prague", "Lima"))
+
+
+ARABIC = (
+    "وزراء الخارجية يجتمعون في براغ\n\n"
+    "اجتمع وزراء خارجية الحلف في براغ يوم الخميس لبحث دعم أوكرانيا واستخدام الأسلحة الغربية."
+)
+
+
+@pytest.mark.parametrize(
+    ("texts", "declared", "language"),
+    [
+        ([ARABIC, ARABIC, ARTICLE], [None, None, None], "ar"),  # by script: most are Arabic
+        ([ARTICLE, ARTICLE, ARABIC], [None, None, None], "en"),
+        ([ARTICLE, ARTICLE], ["fr", "fr"], "fr"),  # what the files declare wins
+        (["東京で会議が開かれた。\n\n外相が出席した。"], [None], "ja"),
+        (["北约外长在布拉格开会。"], [None], "zh"),
+        (["Министры встретились в Праге."], [None], "en"),  # Cyrillic: not one language
+        ([], [], "en"),
+    ],
+)
+def test_the_briefing_language_is_the_articles(
+    texts: list[str], declared: list[str | None], language: str
+) -> None:
+    articles = [
+        Article(id=str(i), path=f"{i}.txt", title="t", source="s", text=text, language=lang)
+        for i, (text, lang) in enumerate(zip(texts, declared, strict=True))
+    ]
+    assert ingest.language_of(articles) == language
