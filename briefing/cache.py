@@ -15,10 +15,13 @@ between runs, next to the answers.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import json
 import sqlite3
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +30,7 @@ import jinja2
 from briefing.errors import ConfigError
 
 SCHEMA_VERSION = 1
+SQLITE_FULL = 13  # https://www.sqlite.org/rescode.html#full
 
 
 def cache_key(**parts: Any) -> str:
@@ -48,7 +52,45 @@ def compiled_templates(cache_dir: Path) -> jinja2.BytecodeCache | None:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
         return None
-    return jinja2.FileSystemBytecodeCache(str(folder))
+    return _BestEffort(str(folder))
+
+
+class _BestEffort(jinja2.FileSystemBytecodeCache):
+    """Compiled templates kept where they can be: a full disk, a folder that became
+    unwritable or a damaged entry costs only the compiling, never the run (Jinja's
+    own class raises the OSError of a failed write out of ``get_template``)."""
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except (OSError, EOFError, ValueError, TypeError):  # unreadable: compile afresh
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        with contextlib.suppress(OSError):  # Jinja removes its temporary file on any error
+            super().dump_bytecode(bucket)
+
+
+class CacheFull(ConfigError):
+    """The cache's disk is full: the run can go on without the cache."""
+
+
+def is_full(err: BaseException) -> bool:
+    """Whether ``err`` says the disk (or the user's quota) is full."""
+    if isinstance(err, OSError):
+        return err.errno in (errno.ENOSPC, errno.EDQUOT)
+    return getattr(err, "sqlite_errorcode", None) == SQLITE_FULL
+
+
+def open_cache(path: Path, warn: Callable[[str], None] | None = None) -> Cache | None:
+    """The answer cache at ``path``; on a full disk, ``warn`` is told why and the run
+    goes on without one (None). A damaged cache file is still an error."""
+    try:
+        return Cache(path)
+    except CacheFull as err:
+        if warn is not None:
+            warn(str(err))
+        return None
 
 
 class Cache:
@@ -73,6 +115,11 @@ class Cache:
             self._db.commit()
         except (sqlite3.Error, OSError) as err:
             reason = err.strerror if isinstance(err, OSError) and err.strerror else err
+            if is_full(err):
+                raise CacheFull(
+                    f"the answer cache {path} cannot be written ({reason}); this run keeps "
+                    "no answers. Free some space there or set BRIEF_CACHE_DIR to another folder."
+                ) from err
             raise ConfigError(
                 f"cache {path}: {reason}. Remove the file, set BRIEF_CACHE_DIR to another "
                 "folder, or run with --no-cache."

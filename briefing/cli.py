@@ -179,6 +179,7 @@ def make(
                 cache_dir=cache_dir(config),
                 use_cache=not no_cache,
                 progress=bar,
+                warn=lambda text: _warn(console, text),
             )
         if not quiet:
             for line in result_lines(result):
@@ -192,6 +193,12 @@ def make(
         if log.errors:
             click.echo(f"brief: {log.errors} unexpected errors; {log.where()}", err=True)
         sys.exit(result.exit_code)
+
+
+def _warn(console: Console, text: str) -> None:
+    """One line on stderr (through the progress bar) and in the run log."""
+    runs.warning("%s", text)
+    console.print(f"brief: {text}", markup=False, highlight=False, soft_wrap=True)
 
 
 @cli.group()

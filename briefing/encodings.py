@@ -14,6 +14,7 @@ Python (0.12 s of every run), marshal reads them back in 0.03 s.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import marshal
@@ -110,13 +111,14 @@ def _kept(
     except (OSError, ValueError, EOFError, TypeError, OverflowError):
         pass
     fresh = parts()
+    temp = kept.with_name(f".{kept.name}.{os.getpid()}.tmp")
     try:  # best effort: a cache that cannot be written only costs the next run time
         kept.parent.mkdir(parents=True, exist_ok=True)
-        temp = kept.with_name(f".{kept.name}.{os.getpid()}.tmp")
         temp.write_bytes(marshal.dumps(fresh))
         os.replace(temp, kept)
     except (OSError, ValueError):
-        pass
+        with contextlib.suppress(OSError):  # a full disk must not keep a broken copy
+            temp.unlink(missing_ok=True)
     return tiktoken.Encoding(**fresh)
 
 

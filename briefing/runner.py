@@ -11,14 +11,14 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from briefing import chunking, engine, ingest, render, weights
 from briefing.budget import Budget
-from briefing.cache import Cache, compiled_templates
+from briefing.cache import compiled_templates, open_cache
 from briefing.config import Config, Price
 from briefing.errors import EXIT_OK, EXIT_PARTIAL, ConfigError
 from briefing.llm import LLM, make_client
@@ -117,6 +117,7 @@ def make(
     use_cache: bool = True,
     progress: Progress | None = None,
     http_client: Any = None,
+    warn: Callable[[str], None] | None = None,
 ) -> Result:
     """Brief the articles in ``folder``; write the files to ``config.out_dir``."""
     articles, problems = ingest.read_folder(folder, exclude=config.out_dir)
@@ -130,6 +131,7 @@ def make(
         use_cache=use_cache,
         progress=progress,
         http_client=http_client,
+        warn=warn,
     )
     stem = now.date().isoformat()
     files = render.write_briefing(briefing, config.out_dir, stem, config.formats, compiled=compiled)
@@ -146,10 +148,12 @@ def brief(
     use_cache: bool = True,
     progress: Progress | None = None,
     http_client: Any = None,
+    warn: Callable[[str], None] | None = None,
 ) -> Briefing:
-    """Brief ``articles`` (already read) on the configured model; writes no file."""
+    """Brief ``articles`` (already read) on the configured model; writes no file.
+    ``warn`` hears, in one line, of a cache that cannot be written (the run goes on)."""
     prompts = Prompts(config.prompts_dir, compiled=compiled_templates(cache_dir))
-    cache = Cache(cache_dir / "answers.sqlite3") if use_cache else None
+    cache = open_cache(cache_dir / "answers.sqlite3", warn) if use_cache else None
     try:
         with endpoint(config, cache_dir) as (base_url, model, concurrency):
             # Made before the tokenizer loads, not beside it: on a side thread its
@@ -179,6 +183,11 @@ def brief(
     finally:
         if cache is not None:
             cache.close()
+            if cache.failure is not None and warn is not None:
+                warn(
+                    f"the answer cache {cache.path} could not keep every answer "
+                    f"({cache.failure}); the briefing is whole, but a re-run asks those again."
+                )
 
 
 @contextlib.contextmanager

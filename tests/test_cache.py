@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import signal
@@ -9,7 +11,9 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import ROOT
@@ -177,3 +181,88 @@ def test_no_compiled_templates_where_the_cache_cannot_be_made(tmp_path: Path) ->
     blocker.write_text("not a folder")
 
     assert compiled_templates(blocker) is None
+
+
+# --- a full cache disk costs only the caching (issue 21) ------------------------------------
+
+
+def _make(tmp_path: Path, server: FakeServer, cache: Path, *extra: str) -> Any:
+    from click.testing import CliRunner
+
+    from briefing.cli import cli
+
+    folder = tmp_path / "in"
+    folder.mkdir(exist_ok=True)
+    for name, text in ARTICLES.items():
+        (folder / name).write_text(text)
+    env = {"BRIEF_CACHE_DIR": str(cache), "XDG_STATE_HOME": str(tmp_path / "state"),
+           "OPENAI_API_KEY": None, "OPENAI_BASE_URL": None, "BRIEF_MODEL": None}  # fmt: skip
+    args = ["make", str(folder), "--base-url", server.base_url, "--out", str(tmp_path / "out"),
+            "--config", str(tmp_path / "none.toml"), *extra]  # fmt: skip
+    return CliRunner().invoke(cli, args, env=env)
+
+
+@pytest.fixture
+def full_disk(tmp_path: Path) -> Iterator[Path]:
+    """A folder on a 64 KiB tmpfs with no byte free (needs root and mount; else skip)."""
+    mount = tmp_path / "full"
+    mount.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
+                          capture_output=True, check=False)  # fmt: skip
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {made.stderr.decode(errors='replace').strip()}")
+    try:
+        with contextlib.suppress(OSError), (mount / "filler").open("wb") as filler:
+            while True:
+                filler.write(b"\0" * 4096)
+                filler.flush()
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
+
+
+@pytest.mark.parametrize("no_cache", [True, False])
+def test_a_full_cache_disk_costs_only_the_caching(
+    fake_server: FakeServer, tmp_path: Path, full_disk: Path, no_cache: bool
+) -> None:
+    """The cache folder on a full disk: the compiled templates (an OSError out of
+    Jinja's get_template before), the tokenizer's ranks and the answers are not kept,
+    and the run goes on: exit 0, the briefing written, at most one line of warning."""
+    result = _make(tmp_path, fake_server, full_disk / "cache", *(["--no-cache"] * no_cache))
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output and "unexpected" not in result.output
+    assert len(list((tmp_path / "out").glob("*.json"))) == 1
+    warnings = [line for line in result.output.splitlines() if line.startswith("brief:")]
+    if no_cache:
+        assert warnings == []
+    else:
+        [warning] = warnings
+        assert "answers.sqlite3 cannot be written" in warning and "BRIEF_CACHE_DIR" in warning
+    leftovers = [p for p in (full_disk / "cache").rglob("*") if p.name.endswith(".tmp")]
+    assert leftovers == []
+
+
+def test_a_cache_folder_that_cannot_be_written_costs_only_the_caching(
+    fake_server: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same without a tmpfs: every write of a compiled template or of the
+    tokenizer's ranks fails with ENOSPC, and so does opening the answers."""
+    import jinja2.bccache
+
+    from briefing import cache as cache_module
+    from briefing import encodings
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(jinja2.bccache.Bucket, "write_bytecode", full)
+    monkeypatch.setattr(encodings.marshal, "dumps", full)
+    monkeypatch.setattr(cache_module.sqlite3, "connect", full)
+    encodings.load_encoding.cache_clear()
+    for extra in (["--no-cache"], []):
+        result = _make(tmp_path, fake_server, tmp_path / "cache", *extra)
+        assert result.exit_code == 0, result.output
+        assert "Traceback" not in result.output and "unexpected" not in result.output
+        warnings = [line for line in result.output.splitlines() if line.startswith("brief:")]
+        assert len(warnings) == (0 if extra else 1)
+    assert list((tmp_path / "cache" / "templates").iterdir()) == []
