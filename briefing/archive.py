@@ -11,11 +11,12 @@ briefing is ever overwritten. After the briefing files, :func:`publish` updates
   formats were written;
 * ``OUT/index.html``: that list as a page, newest first.
 
-Every file is written with :func:`briefing.files.atomic_write`: a reader (or a
-crash) sees the old file or the whole new one. The index page is rendered by a
-Jinja2 template with autoescape on, because titles and top lines come from the
-model and the articles and are untrusted; links are built only from brief's own
-file names (:data:`STEM` below), never from that text.
+The briefing's files and the pages are written as one set with
+:func:`briefing.files.write_set`: a reader (or a crash, or a full disk) sees the old
+folder or the whole new one, never a briefing without its index entry or half a set.
+The index page is rendered by a Jinja2 template with autoescape on, because titles
+and top lines come from the model and the articles and are untrusted; links are
+built only from brief's own file names (:data:`STEM` below), never from that text.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from briefing import render
 from briefing.errors import RenderError
-from briefing.files import atomic_write
+from briefing.files import write_set
 from briefing.models import Briefing
 
 INDEX_JSON = "index.json"
@@ -100,12 +101,14 @@ def publish(
     (headed ``title``, by default the folder's name); ``compiled`` keeps the page
     templates compiled between runs (:func:`briefing.cache.compiled_templates`).
 
-    Returns every path written. Files are written in that order, each atomically, so a
-    failure leaves the older briefings and pages as they were.
+    Returns every path written: the briefing's files, latest.html (with an HTML
+    briefing), index.json and index.html. They are written as one set
+    (:func:`briefing.files.write_set`): a failure on any of them leaves the folder as it
+    was, with no new briefing and the pages unchanged.
     """
     archive = load(out_dir)  # a damaged record stops the run before anything is written
     stem = pick_stem(out_dir, now)
-    files = render.write_briefing(briefing, out_dir, stem, formats, compiled=compiled)
+    texts = render.briefing_texts(briefing, out_dir, stem, formats, compiled=compiled)
     archive.briefings = [e for e in archive.briefings if e.stem != stem]
     archive.briefings.append(
         Entry(
@@ -116,24 +119,19 @@ def publish(
             top_lines=[line.text for line in briefing.top_lines],
             stories=len(briefing.stories),
             sources=len(briefing.sources),
-            files=[path.name for path in files],
+            files=[path.name for path in texts],
         )
     )
-    written = list(files)
-    if "html" in formats:  # the page just written, not rendered a second time
-        try:
-            page = (out_dir / f"{stem}.html").read_text(encoding="utf-8")
-        except OSError as err:
-            raise RenderError(
-                f"could not read back {out_dir / stem}.html for {LATEST_HTML}: "
-                f"{err.strerror or err}; check the permissions of {out_dir}"
-            ) from err
-        atomic_write(out_dir / LATEST_HTML, page)
-        written.append(out_dir / LATEST_HTML)
-    atomic_write(out_dir / INDEX_JSON, archive.model_dump_json(indent=2))
-    index = to_index_html(archive, title=title or out_dir.name, compiled=compiled)
-    atomic_write(out_dir / INDEX_HTML, index)
-    return [*written, out_dir / INDEX_JSON, out_dir / INDEX_HTML]
+    page = texts.get(out_dir / f"{stem}.html")
+    if page is not None:  # the page just rendered, not rendered a second time
+        texts[out_dir / LATEST_HTML] = page
+    texts[out_dir / INDEX_JSON] = archive.model_dump_json(indent=2)
+    texts[out_dir / INDEX_HTML] = to_index_html(
+        archive, title=title or out_dir.name, compiled=compiled
+    )
+    render.make_folder(out_dir)
+    write_set(texts)
+    return list(texts)
 
 
 def to_index_html(

@@ -100,9 +100,10 @@ class Cache:
         self.path = path
         self._lock = threading.Lock()
         self.failure: str | None = None  # the first error after opening, if any
+        db: sqlite3.Connection | None = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, check_same_thread=False, timeout=30)
+            self._db = db = sqlite3.connect(path, check_same_thread=False, timeout=30)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(
@@ -114,6 +115,8 @@ class Cache:
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             self._db.commit()
         except (sqlite3.Error, OSError) as err:
+            if db is not None:  # not left open to the garbage collector
+                db.close()
             reason = err.strerror if isinstance(err, OSError) and err.strerror else err
             if is_full(err):
                 raise CacheFull(

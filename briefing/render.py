@@ -421,9 +421,25 @@ def write_briefing(
 ) -> list[Path]:
     """Write ``out_dir/{stem}.{ext}`` for each of ``formats``; returns the paths written.
 
-    Everything is rendered before the first file is written, and each file is written
-    atomically, so a failure never leaves a half-written file behind.
+    Everything is rendered before the first file is written, and the files are written
+    as one set (:func:`briefing.files.write_set`): a failure, even on the last file,
+    leaves the files of that name as they were, never some new and some old.
     """
+    texts = briefing_texts(briefing, out_dir, stem, formats, compiled=compiled)
+    make_folder(out_dir)
+    files.write_set(texts)
+    return list(texts)
+
+
+def briefing_texts(
+    briefing: Briefing,
+    out_dir: Path,
+    stem: str,
+    formats: Sequence[str],
+    *,
+    compiled: jinja2.BytecodeCache | None = None,
+) -> dict[Path, str]:
+    """The files :func:`write_briefing` would write, path by path, rendered; none written."""
     if not _STEM.fullmatch(stem) or ".." in stem:
         raise RenderError(
             f"bad output name {stem!r}: use letters, digits, '.', '_' and '-' only, starting "
@@ -443,7 +459,11 @@ def write_briefing(
         "html": lambda b: to_html(b, compiled),
         "json": to_json,
     }
-    texts = {fmt: renderers[fmt](briefing) for fmt in wanted}
+    return {out_dir / f"{stem}.{fmt}": renderers[fmt](briefing) for fmt in wanted}
+
+
+def make_folder(out_dir: Path) -> None:
+    """Create the output folder (and its parents) if it is missing."""
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -451,9 +471,3 @@ def write_briefing(
             f"could not create the output folder {out_dir}: {e.strerror or e}; "
             "check the path or choose another output folder"
         ) from e
-    paths = []
-    for fmt, text in texts.items():
-        path = out_dir / f"{stem}.{fmt}"
-        files.atomic_write(path, text)
-        paths.append(path)
-    return paths

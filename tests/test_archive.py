@@ -4,7 +4,10 @@ untrusted titles and top lines inert."""
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import os
 from pathlib import Path
+from typing import Any
 
 import html5lib
 import pytest
@@ -67,3 +70,25 @@ def test_a_damaged_index_record_says_what_to_do(tmp_path: Path) -> None:
     with pytest.raises(RenderError, match="move it away"):
         archive.publish(briefing(), tmp_path, now=NOW, formats=("md",))
     assert sorted(p.name for p in tmp_path.iterdir()) == [archive.INDEX_JSON]
+
+
+def test_a_failure_on_the_index_publishes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disk fills up at the last file, the index page: the folder is as it was, no
+    briefing without its index entry (before: the new files, latest.html and
+    index.json stayed, beside the old index.html)."""
+    archive.publish(briefing(), tmp_path, now=NOW, formats=("md", "html", "json"))
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    real = os.replace
+
+    def replace(src: Any, dst: Any) -> None:
+        if Path(dst).name == archive.INDEX_HTML:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    later = NOW + dt.timedelta(days=1)
+    with pytest.raises(RenderError, match=r"index\.html.*No space left"):
+        archive.publish(briefing(later), tmp_path, now=later, formats=("md", "html", "json"))
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before

@@ -218,7 +218,7 @@ def full_disk(tmp_path: Path) -> Iterator[Path]:
                 filler.flush()
         yield mount
     finally:
-        subprocess.run(["umount", str(mount)], check=False)
+        subprocess.run(["umount", "-l", str(mount)], check=False)  # lazy: a file may be open
 
 
 @pytest.mark.parametrize("no_cache", [True, False])
