@@ -106,6 +106,23 @@ def publish(
     (:func:`briefing.files.write_set`): a failure on any of them leaves the folder as it
     was, with no new briefing and the pages unchanged.
     """
+    texts = publication(briefing, out_dir, now=now, formats=formats, title=title, compiled=compiled)
+    render.make_folder(out_dir)
+    write_set(texts)
+    return list(texts)
+
+
+def publication(
+    briefing: Briefing,
+    out_dir: Path,
+    *,
+    now: dt.datetime,
+    formats: Sequence[str],
+    title: str | None = None,
+    compiled: jinja2.BytecodeCache | None = None,
+) -> dict[Path, str]:
+    """What :func:`publish` writes, path by path, the briefing's own files first;
+    nothing is written (a caller may add files of its own to the set)."""
     archive = load(out_dir)  # a damaged record stops the run before anything is written
     stem = pick_stem(out_dir, now)
     texts = render.briefing_texts(briefing, out_dir, stem, formats, compiled=compiled)
@@ -129,9 +146,7 @@ def publish(
     texts[out_dir / INDEX_HTML] = to_index_html(
         archive, title=title or out_dir.name, compiled=compiled
     )
-    render.make_folder(out_dir)
-    write_set(texts)
-    return list(texts)
+    return texts
 
 
 def to_index_html(

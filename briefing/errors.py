@@ -83,6 +83,11 @@ class MailError(BriefError):
     """The briefing could not be sent by email (settings, server, login)."""
 
 
+class UnsentError(MailError):
+    """A job's briefing was published but its email failed: the email waits in the
+    job's state, and the next run sends it (without briefing again)."""
+
+
 def unexpected(err: BaseException) -> str:
     """An exception brief did not foresee, in one short line for a message: its type
     and its text. The trace goes to the run log (see :mod:`briefing.runlog`)."""

@@ -12,11 +12,18 @@ Each job has a folder in the state directory::
     STATE/NAME/run.log      one line per run: time, result, what happened
     STATE/NAME/lock         held while the job runs (filelock)
 
-The order of a run is what makes it safe to fail: read, brief, write the outputs
-(:func:`briefing.archive.publish`), send the email, and only then advance
-``state.json``. A run that fails anywhere before that leaves the state as it was,
-so the next run tries the same articles again, and the model's answers it already
-had come from the answer cache (:mod:`briefing.cache`) instead of being paid twice.
+The order of a run is what makes it safe to fail: read, brief, then write the
+outputs (:func:`briefing.archive.publication`) and the advanced ``state.json`` as one
+set (:func:`briefing.files.write_set`), so they change together or not at all. A run
+that fails before that leaves the outputs and the state as they were, so the next
+run tries the same articles again, and the model's answers it already had come from
+the answer cache (:mod:`briefing.cache`) instead of being paid twice.
+
+The email goes last. Its briefing is in ``state.json`` (``unsent``) from the moment
+it is published until the server takes it, so a mail that fails costs no second
+briefing and no second copy: the run fails (exit 1, the error says the briefing is
+published and its email waits), and every later run first sends what waits, oldest
+first, then briefs what is new (with nothing new, no model call at all).
 A second run of the same job while one holds the lock does nothing and exits with
 :data:`briefing.errors.EXIT_BUSY`.
 """
@@ -34,11 +41,19 @@ from typing import Any
 import filelock
 from pydantic import BaseModel, Field, ValidationError
 
-from briefing import archive, ingest, mail, runner
+from briefing import archive, ingest, mail, render, runner
 from briefing.cache import compiled_templates
 from briefing.config import Config, load_config, read_config_file
-from briefing.errors import EXIT_OK, EXIT_PARTIAL, BriefError, BusyError, JobError
-from briefing.files import atomic_write
+from briefing.errors import (
+    EXIT_OK,
+    EXIT_PARTIAL,
+    BriefError,
+    BusyError,
+    JobError,
+    MailError,
+    UnsentError,
+)
+from briefing.files import atomic_write, write_set
 from briefing.models import Article, Briefing, Problem
 from briefing.schedule import Job, get_job
 
@@ -46,8 +61,16 @@ SINCE = re.compile(r"\s*(\d+)\s*([mhdw])\s*")
 UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
+class Unsent(BaseModel):
+    """A briefing published but not yet emailed."""
+
+    stem: str = Field(description="The name it was published under, e.g. 2026-11-22.")
+    briefing: Briefing
+    error: str = Field(default="", description="Why the last try failed.")
+
+
 class JobState(BaseModel):
-    """What a job has done: advanced only after a run's outputs are written."""
+    """What a job has done: advanced together with a run's outputs."""
 
     seen: dict[str, str] = Field(
         default_factory=dict, description="Content hash -> path of every article briefed."
@@ -57,6 +80,9 @@ class JobState(BaseModel):
     )
     last_success: dt.datetime | None = None
     last_briefing: str | None = None
+    unsent: list[Unsent] = Field(
+        default_factory=list, description="Briefings published whose email is still to go."
+    )
 
 
 @dataclass
@@ -175,6 +201,9 @@ def run_job(
                 smtp_context,
                 http_client,
             )
+        except UnsentError as err:
+            _log(state_dir, name, started, "failed", str(err))
+            raise
         except BriefError as err:
             _log(state_dir, name, started, "failed", f"{err} (state kept; the next run retries)")
             raise
@@ -196,6 +225,7 @@ def _run(
     http_client: Any,
 ) -> RunResult:
     state = load_state(state_dir, job.name)
+    mailed = _send_unsent(job, state, state_dir, smtp, smtp_context)  # an earlier run's
     articles, problems = _read(job, config.out_dir)
     if window is not None:
         new = [a for a in articles if _changed_within(job.input / a.path, now - window)]
@@ -206,11 +236,15 @@ def _run(
         what = f"in the last {since_text(window)}" if window else "since the last run"
         unusable = [f"{p.path} ({p.reason})" for p in fresh_problems if not p.skipped]
         note = f" Cannot use: {'; '.join(unusable)}." if unusable else ""
-        return RunResult(job.name, "nothing new", f"nothing new in {job.input} {what}.{note}")
+        message = f"nothing new in {job.input} {what}.{note}"
+        _raise_if_unsent(job, state, mailed)
+        if mailed:
+            return RunResult(job.name, "ok", f"{_mailed_text(job, mailed)}; {message}")
+        return RunResult(job.name, "nothing new", message)
     briefing = runner.brief(
         new, fresh_problems, config, now=now, cache_dir=cache_dir, http_client=http_client
     )
-    files = archive.publish(
+    texts = archive.publication(
         briefing,
         config.out_dir,
         now=now,
@@ -218,26 +252,88 @@ def _run(
         title=f"job {job.name}",
         compiled=compiled_templates(cache_dir),
     )
-    if smtp is not None:
-        mail.send(briefing, job.email, smtp, context=smtp_context)
+    files = list(texts)
+    stem = files[0].stem
     failed = {p.path for p in briefing.problems if not p.skipped}
     for article in new:
         if article.path not in failed:
             state.seen[article.id] = article.path
     state.reported.update({p.path: p.reason for p in fresh_problems})
     state.last_success = now
-    state.last_briefing = files[0].stem
-    _save_state(state_dir, job.name, state)
+    state.last_briefing = stem
+    if smtp is not None:
+        state.unsent.append(Unsent(stem=stem, briefing=briefing))
+    texts[job_dir(state_dir, job.name) / "state.json"] = state.model_dump_json(indent=2)
+    render.make_folder(config.out_dir)
+    write_set(texts)  # the outputs and the state: together or not at all
     status = "partial" if failed else "ok"
     stories = len(briefing.stories)
     message = (
         f"{len(new) - len(failed & {a.path for a in new})} new or changed articles in "
         f"{stories} {'story' if stories == 1 else 'stories'}; wrote {files[0].with_suffix('')}"
-        f".{{{','.join(p.suffix[1:] for p in files if p.stem == files[0].stem)}}}"
-        + (f"; emailed {', '.join(job.email)}" if smtp is not None else "")
+        f".{{{','.join(p.suffix[1:] for p in files if p.stem == stem)}}}"
         + (f"; left out {len(failed)} (retried next run)" if failed else "")
     )
+    if smtp is not None:
+        if len(state.unsent) == 1:  # nothing older still waits: send this one now
+            mailed += _send_unsent(job, state, state_dir, smtp, smtp_context)
+        _raise_if_unsent(job, state, mailed, wrote=message)
+    if mailed:
+        message += f"; {_mailed_text(job, mailed)}"
     return RunResult(job.name, status, message, briefing, files)
+
+
+# --- email ----------------------------------------------------------------------------------
+
+
+def _send_unsent(
+    job: Job,
+    state: JobState,
+    state_dir: Path,
+    smtp: mail.SmtpSettings | None,
+    smtp_context: Any,
+) -> list[str]:
+    """Email the published briefings that wait, oldest first, up to the first failure
+    (its error is kept with it); the names of those sent. ``state.json`` is saved after
+    each change, so a briefing is never sent twice for want of a record."""
+    if not state.unsent:
+        return []
+    if smtp is None:  # the job no longer emails: nothing is owed
+        state.unsent = []
+        _save_state(state_dir, job.name, state)
+        return []
+    sent: list[str] = []
+    while state.unsent:
+        waiting = state.unsent[0]
+        try:
+            mail.send(waiting.briefing, job.email, smtp, context=smtp_context)
+        except MailError as err:
+            waiting.error = str(err)
+            _save_state(state_dir, job.name, state)
+            break
+        state.unsent.pop(0)
+        _save_state(state_dir, job.name, state)
+        sent.append(waiting.stem)
+    return sent
+
+
+def _raise_if_unsent(job: Job, state: JobState, mailed: list[str], wrote: str = "") -> None:
+    """Fail the run if a published briefing could not be emailed, saying it waits."""
+    if not state.unsent:
+        return
+    stems = ", ".join(u.stem for u in state.unsent)
+    done = f"{wrote}; " if wrote else ""
+    if mailed:
+        done += f"{_mailed_text(job, mailed)}; "
+    raise UnsentError(
+        f"{done}the email of briefing {stems} (published in {job.out}) could not be sent: "
+        f"{state.unsent[0].error} It waits: `brief run {job.name}` sends it without "
+        "briefing again."
+    )
+
+
+def _mailed_text(job: Job, stems: list[str]) -> str:
+    return f"emailed {', '.join(job.email)} ({', '.join(stems)})"
 
 
 def _read(job: Job, out_dir: Path) -> tuple[list[Article], list[Problem]]:

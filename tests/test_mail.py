@@ -25,8 +25,8 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from conftest import EXAMPLES
 from fake_openai import FakeServer
 
-from briefing import jobs, mail, schedule
-from briefing.errors import MailError
+from briefing import archive, jobs, mail, schedule
+from briefing.errors import MailError, UnsentError
 
 NOW = dt.datetime(2026, 11, 22, 7, 0, tzinfo=dt.UTC)
 USER, PASSWORD = "brief@example.org", "correct horse battery staple"
@@ -250,10 +250,15 @@ def test_job_with_password_in_config_fails_before_any_model_call(
     assert fake_server.requests == [] and not (tmp_path / "out").exists()
 
 
-def test_a_failed_delivery_is_retried_by_the_next_run(
+def test_a_failed_delivery_publishes_once_and_the_next_run_sends_only_the_mail(
     smtp_server: Smtp, fake_server: FakeServer, tmp_path: Path
 ) -> None:
+    """Issue 21: the mail failed after publishing and the state was not advanced, so
+    each retry briefed again and published another copy (three failed runs left
+    2026-11-22, -1331, -1332). Now the briefing is published once, the state says its
+    email waits, and each later run tries only the email: no model call, no new file."""
     config = add_job(tmp_path, smtp_config(fake_server, smtp_server))
+    out, state = tmp_path / "out", tmp_path / "state" / "m" / "state.json"
 
     def run(password: str, now: dt.datetime) -> jobs.RunResult:
         return jobs.run_job(
@@ -266,15 +271,66 @@ def test_a_failed_delivery_is_retried_by_the_next_run(
             smtp_context=smtp_server.client_context,
         )
 
-    with pytest.raises(MailError, match="refused the login"):
+    with pytest.raises(UnsentError, match=r"refused the login.*brief run m. sends it") as first:
         run("wrong", NOW)
-    assert not (tmp_path / "state" / "m" / "state.json").exists()
-    assert (tmp_path / "out" / "2026-11-22.md").exists()  # written, but not delivered
+    assert "2026-11-22" in str(first.value) and str(out) in str(first.value)
+    published = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert {"2026-11-22.md", "2026-11-22.html", "2026-11-22.json", "index.html"} <= set(published)
+    assert [e.stem for e in archive.load(out).briefings] == ["2026-11-22"]
+    recorded = jobs.load_state(tmp_path / "state", "m")
+    assert recorded.last_briefing == "2026-11-22" and len(recorded.seen) == 1
+    assert [u.stem for u in recorded.unsent] == ["2026-11-22"]
+    assert "refused the login" in recorded.unsent[0].error
     sent = len(fake_server.requests)
+    for minute in (31, 32):  # the retries of the issue: each fails again, nothing new made
+        with pytest.raises(UnsentError, match="2026-11-22"):
+            run("wrong", NOW + dt.timedelta(hours=6, minutes=minute))
+        assert {p.name: p.read_bytes() for p in out.iterdir()} == published
+    assert len(fake_server.requests) == sent and smtp_server.inbox.messages == []
+
     result = run(PASSWORD, NOW + dt.timedelta(days=1))
     assert result.status == "ok" and len(fake_server.requests) == sent
+    assert "emailed a@b.c (2026-11-22)" in result.message and "nothing new" in result.message
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == published
     [(to, raw, _)] = smtp_server.inbox.messages
     assert to == ["a@b.c"] and "Bank" in parts(raw)["text/plain"]
+    assert jobs.load_state(tmp_path / "state", "m").unsent == []
+    assert b"unsent" in state.read_bytes() and b"Bank" not in state.read_bytes()
+    again = run(PASSWORD, NOW + dt.timedelta(days=2))  # sent once only
+    assert again.status == "nothing new" and len(smtp_server.inbox.messages) == 1
+
+
+def test_an_unsent_mail_waits_while_new_briefings_are_published(
+    smtp_server: Smtp, fake_server: FakeServer, tmp_path: Path
+) -> None:
+    """The mail server is down for two runs that both have new articles: both are
+    published, both emails wait, and the next run sends them oldest first."""
+    config = add_job(tmp_path, smtp_config(fake_server, smtp_server))
+    inbox = tmp_path / "inbox"
+
+    def run(password: str, now: dt.datetime) -> jobs.RunResult:
+        return jobs.run_job(
+            "m",
+            config_path=config,
+            env={"BRIEF_SMTP_PASSWORD": password},
+            now=lambda: now,
+            state_dir=tmp_path / "state",
+            cache_dir=lambda c: tmp_path / "cache",
+            smtp_context=smtp_server.client_context,
+        )
+
+    with pytest.raises(UnsentError):
+        run("wrong", NOW)
+    shutil.copy(EXAMPLES / "tribune-boe-rates.txt", inbox / "tribune-boe-rates.txt")
+    with pytest.raises(UnsentError, match="2026-11-22, 2026-11-23"):
+        run("wrong", NOW + dt.timedelta(days=1))
+    assert [e.stem for e in archive.load(tmp_path / "out").briefings] == [
+        "2026-11-22",
+        "2026-11-23",
+    ]
+    result = run(PASSWORD, NOW + dt.timedelta(days=2))
+    assert "emailed a@b.c (2026-11-22, 2026-11-23)" in result.message
+    assert len(smtp_server.inbox.messages) == 2
 
 
 def test_job_secrets_appear_in_no_file_log_or_error(
