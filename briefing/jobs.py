@@ -241,8 +241,15 @@ def _run(
         if mailed:
             return RunResult(job.name, "ok", f"{_mailed_text(job, mailed)}; {message}")
         return RunResult(job.name, "nothing new", message)
+    notes: list[str] = []  # a cache that could not be used: said in the run's line
     briefing = runner.brief(
-        new, fresh_problems, config, now=now, cache_dir=cache_dir, http_client=http_client
+        new,
+        fresh_problems,
+        config,
+        now=now,
+        cache_dir=cache_dir,
+        http_client=http_client,
+        warn=notes.append,
     )
     texts = archive.publication(
         briefing,
@@ -273,6 +280,7 @@ def _run(
         f"{stories} {'story' if stories == 1 else 'stories'}; wrote {files[0].with_suffix('')}"
         f".{{{','.join(p.suffix[1:] for p in files if p.stem == stem)}}}"
         + (f"; left out {len(failed)} (retried next run)" if failed else "")
+        + "".join(f"; {note}" for note in notes)
     )
     if smtp is not None:
         if len(state.unsent) == 1:  # nothing older still waits: send this one now

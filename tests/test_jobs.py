@@ -7,6 +7,7 @@ in a real config file, its state and log in a temp state folder.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import json
 import os
@@ -356,3 +357,40 @@ def test_nothing_new_names_a_new_file_it_cannot_use(job: Setup) -> None:
     result = job.run(NOW)
     assert result.status == "nothing new" and result.exit_code == EXIT_OK
     assert "Cannot use: scan.txt (" in result.message and not job.out.exists()
+
+
+def test_a_state_that_cannot_be_saved_publishes_nothing(
+    job: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The outputs and state.json are one set: if the state cannot be saved, nothing
+    is published, so the retry publishes the briefing once (not a second copy)."""
+    job.put(*BOE)
+    real = os.replace
+
+    def replace(src: Any, dst: Any) -> None:
+        if Path(dst).name == "state.json":
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(RenderError, match=r"state\.json.*No space left"):
+        job.run(NOW)
+    assert job.outputs() == {} and not (job.state / "morning" / "state.json").exists()
+    monkeypatch.setattr(os, "replace", real)
+    assert job.run(NOW + dt.timedelta(minutes=5)).status == "ok"
+    assert [e.stem for e in archive.load(job.out).briefings] == ["2026-11-22"]
+
+
+def test_a_full_cache_disk_is_said_in_the_run_line(
+    job: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from briefing import cache
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(cache.sqlite3, "connect", full)
+    job.put(*BOE)
+    result = job.run(NOW)
+    assert result.status == "ok" and "answers.sqlite3 cannot be written" in result.message
+    assert "cannot be written" in job.log()[-1]
