@@ -31,6 +31,7 @@ A second run of the same job while one holds the lock does nothing and exits wit
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -56,6 +57,7 @@ from briefing.errors import (
 from briefing.files import atomic_write, write_set
 from briefing.models import Article, Briefing, Problem
 from briefing.schedule import Job, get_job
+from briefing.secrets import Scrubber, secrets
 
 SINCE = re.compile(r"\s*(\d+)\s*([mhdw])\s*")
 UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -130,8 +132,15 @@ def _save_state(state_dir: Path, name: str, state: JobState) -> None:
     atomic_write(job_dir(state_dir, name) / "state.json", state.model_dump_json(indent=2))
 
 
-def _log(state_dir: Path, name: str, now: dt.datetime, status: str, message: str) -> None:
-    line = f"{now.isoformat(timespec='seconds')} {status}: {' '.join(message.split())}\n"
+def _log(
+    state_dir: Path,
+    name: str,
+    now: dt.datetime,
+    status: str,
+    message: str,
+    scrub: Scrubber | None = None,
+) -> None:
+    line = f"{now.isoformat(timespec='seconds')} {status}: {(scrub or Scrubber()).line(message)}\n"
     try:
         with (job_dir(state_dir, name) / "run.log").open("a", encoding="utf-8") as handle:
             handle.write(line)
@@ -172,6 +181,9 @@ def run_job(
     smtp = None
     if job.email:  # checked before the lock and any model call
         smtp = mail.load_settings(read_config_file(config_path).get("smtp"), env)
+    # The log line says what the server said: without the key or a password in it.
+    scrub = Scrubber(secrets(env, [smtp.password if smtp else None, config.api_key]))
+    log = functools.partial(_log, state_dir, name, scrub=scrub)
     folder = job_dir(state_dir, name)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -185,7 +197,7 @@ def run_job(
             f"job '{name}' is already running (lock {folder / 'lock'}); this run did nothing. "
             "Wait for the other run to finish."
         )
-        _log(state_dir, name, now(), "busy", message)
+        log(now(), "busy", message)
         raise BusyError(message) from None
     try:
         started = now()
@@ -202,12 +214,12 @@ def run_job(
                 http_client,
             )
         except UnsentError as err:
-            _log(state_dir, name, started, "failed", str(err))
+            log(started, "failed", str(err))
             raise
         except BriefError as err:
-            _log(state_dir, name, started, "failed", f"{err} (state kept; the next run retries)")
+            log(started, "failed", f"{err} (state kept; the next run retries)")
             raise
-        _log(state_dir, name, started, result.status, result.message)
+        log(started, result.status, result.message)
         return result
     finally:
         lock.release()

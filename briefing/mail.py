@@ -39,6 +39,7 @@ from pydantic import BaseModel, Field, ValidationError
 from briefing import render
 from briefing.errors import MailError
 from briefing.models import Briefing
+from briefing.secrets import Scrubber
 
 ENV_VARS = {
     "BRIEF_SMTP_HOST": "host",
@@ -133,7 +134,22 @@ def send(
     context: ssl.SSLContext | None = None,
 ) -> None:
     """Send ``briefing`` to ``to``. ``context`` checks the server's certificate
-    (default: the system's trusted certificates)."""
+    (default: the system's trusted certificates). A server's reply can repeat the
+    password or hold terminal escapes: every error leaves scrubbed (briefing/secrets.py)."""
+    try:
+        _send(briefing, to, settings, context=context)
+    except MailError as err:
+        scrub = Scrubber([settings.password] if settings.password else [])
+        raise MailError(scrub.line(str(err))) from err.__cause__
+
+
+def _send(
+    briefing: Briefing,
+    to: Sequence[str],
+    settings: SmtpSettings,
+    *,
+    context: ssl.SSLContext | None = None,
+) -> None:
     sender = settings.sender or settings.username
     if not sender:
         raise MailError("set sender (or username) in the [smtp] table or BRIEF_SMTP_SENDER.")

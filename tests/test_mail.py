@@ -38,11 +38,12 @@ class Inbox:
 
     messages: list[tuple[list[str], bytes, bool]] = field(default_factory=list)
     logins: list[str] = field(default_factory=list)
+    reply: str = "250 OK"  # what the server answers the message with
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         tls = session.ssl is not None
         self.messages.append((list(envelope.rcpt_tos), bytes(envelope.content), tls))
-        return "250 OK"
+        return self.reply
 
     def authenticate(
         self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any
@@ -366,3 +367,32 @@ def test_job_secrets_appear_in_no_file_log_or_error(
             assert secret.encode() not in path.read_bytes(), path
         for _, raw, _ in smtp_server.inbox.messages:
             assert secret.encode() not in raw
+
+
+def test_a_server_that_echoes_the_password_is_scrubbed_everywhere(
+    smtp_server: Smtp, fake_server: FakeServer, tmp_path: Path
+) -> None:
+    """A server that refuses the message after DATA, repeating the password (with a
+    terminal escape) in its reply: it reached the error on stderr and the job's
+    run.log. Now neither the password nor the escape is in the error, the log, the
+    state or any file of the run."""
+    smtp_server.inbox.reply = f"554 refused: you logged in with {PASSWORD} \x1b]0;pwned\x07"
+    config = add_job(tmp_path, smtp_config(fake_server, smtp_server))
+    with pytest.raises(MailError) as failed:
+        jobs.run_job(
+            "m",
+            config_path=config,
+            env={"BRIEF_SMTP_PASSWORD": PASSWORD},
+            now=lambda: NOW,
+            state_dir=tmp_path / "state",
+            cache_dir=lambda c: tmp_path / "cache",
+            smtp_context=smtp_server.client_context,
+        )
+    assert "refused: you logged in with ***" in str(failed.value)
+    log = next((tmp_path / "state").rglob("run.log")).read_text()
+    assert "you logged in with ***" in log
+    for path in (p for p in tmp_path.rglob("*") if p.is_file()):
+        text = path.suffix in (".log", ".json", ".md", ".html")  # not the binary caches
+        for secret in (PASSWORD, *(("\x1b",) if text else ())):
+            assert secret.encode() not in path.read_bytes(), (path, secret)
+    assert PASSWORD not in str(failed.value) and "\x1b" not in str(failed.value)
