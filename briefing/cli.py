@@ -139,7 +139,9 @@ def _flags(**given: Any) -> dict[str, Any]:
 )
 @click.option("--concurrency", type=int, help="Parallel model calls [2 local, 8 remote].")
 @click.option("--max-tokens", type=int, help="Token budget of the run; calls past it are not sent.")
-@click.option("--timeout", type=float, help="Seconds to wait for one answer [300].")
+@click.option(
+    "--timeout", type=float, help="Most seconds one request may take, to its last byte [300]."
+)
 @click.option(
     "--keep-unverified", is_flag=True, default=None, help="Keep, marked, what fails checks."
 )
