@@ -9,7 +9,8 @@ briefing is ever overwritten. After the briefing files, :func:`publish` updates
 * ``OUT/index.json``: the archive's list of briefings (date, title, top lines, files),
   the one record the index page is built from, so the page does not depend on which
   formats were written;
-* ``OUT/index.html``: that list as a page, newest first.
+* ``OUT/index.html``: that list as a page, newest first;
+* ``OUT/feed.xml``: that list as an Atom feed, for feed readers (:mod:`briefing.atom`).
 
 The briefing's files and the pages are written as one set with
 :func:`briefing.files.write_set`: a reader (or a crash, or a full disk) sees the old
@@ -146,6 +147,10 @@ def publication(
     texts[out_dir / INDEX_HTML] = to_index_html(
         archive, title=title or out_dir.name, compiled=compiled
     )
+    from briefing import atom  # it imports this module
+
+    feed = atom.to_atom(archive, title=f"Briefings: {title or out_dir.name}", out_dir=out_dir)
+    texts[out_dir / atom.FEED_XML] = feed
     return texts
 
 
@@ -155,7 +160,7 @@ def to_index_html(
     """The archive as an HTML page, newest briefing first."""
     entries = []
     for entry in sorted(archive.briefings, key=lambda e: e.generated_at, reverse=True):
-        link = _link(entry)
+        link = briefing_link(entry)
         label = entry.date.isoformat()
         if entry.stem != label:
             label += f" {entry.generated_at:%H:%M}"
@@ -166,7 +171,7 @@ def to_index_html(
     )
 
 
-def _link(entry: Entry) -> str | None:
+def briefing_link(entry: Entry) -> str | None:
     """The briefing file to link to (HTML first), only for names brief itself gives."""
     if not STEM.fullmatch(entry.stem):
         return None

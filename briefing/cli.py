@@ -468,15 +468,69 @@ def run_job(name: str, since: str | None, config_file: Path | None, quiet: bool)
             state_dir=state_dir(),
             cache_dir=cache_dir,
             since=since,
+            log=lambda message, err: runs.error("unexpected error in %s", message, exc_info=err),
         )
         if not quiet:
             click.echo(log.scrub.line(f"brief: {name}: {result.message}"))
-        if result.briefing is not None:
-            for problem in result.briefing.problems:
-                if not problem.skipped:
-                    line = f"brief: left out {problem.path}: {problem.reason}"
-                    click.echo(log.scrub.line(line), err=True)
+        left_out = result.briefing.problems if result.briefing else result.feed_problems
+        for problem in left_out:
+            if not problem.skipped:
+                line = f"brief: left out {problem.path}: {problem.reason}"
+                click.echo(log.scrub.line(line), err=True)
         sys.exit(result.exit_code)
+
+
+# --- a job's news feeds (briefing.sources) ------------------------------------------------------
+
+_job_option = click.option("--job", "job", required=True, help="The scheduled job (NAME).")
+
+
+@cli.group()
+def sources() -> None:
+    """A job's news feeds (RSS, Atom, JSON Feed), fetched into its inbox on each run."""
+
+
+@sources.command("add")
+@click.argument("url")
+@_job_option
+@click.option("--name", help="The outlet's name [the feed's own title].")
+@_config_option
+def sources_add(url: str, job: str, name: str | None, config_file: Path | None) -> None:
+    """Add the feed at URL to a job (or rename it)."""
+    from briefing import sources as sources_lib
+
+    with errors():
+        for note in sources_lib.add(config_path(config_file), job, url, name=name):
+            click.echo(note)
+
+
+@sources.command("list")
+@click.option("--job", "job", help="Only this job's feeds.")
+@_config_option
+def sources_list(job: str | None, config_file: Path | None) -> None:
+    """Show the feeds of every job (or of one)."""
+    from briefing import sources as sources_lib
+
+    with errors():
+        infos = sources_lib.list_sources(config_path(config_file), job)
+        if not infos:
+            click.echo("no feeds yet; add one with: brief sources add URL --job NAME")
+        for info in infos:
+            name = f" ({info.source.name})" if info.source.name else ""
+            click.echo(f"{info.job}: {info.source.url}{name} -> {info.folder}/")
+
+
+@sources.command("remove")
+@click.argument("which")
+@_job_option
+@_config_option
+def sources_remove(which: str, job: str, config_file: Path | None) -> None:
+    """Remove a job's feed, by its URL or name (the articles it saved stay)."""
+    from briefing import sources as sources_lib
+
+    with errors():
+        for note in sources_lib.remove(config_path(config_file), job, which):
+            click.echo(note)
 
 
 def main() -> None:

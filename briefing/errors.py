@@ -79,6 +79,13 @@ class BusyError(JobError):
     exit_code = EXIT_BUSY
 
 
+class FeedError(BriefError):
+    """A news feed or one of its pages could not be fetched or read (a job's sources).
+
+    During ``brief run`` it costs only its feed or entry, which is named in the
+    briefing's left-out list; ``brief sources`` raises it for a bad URL or name."""
+
+
 class MailError(BriefError):
     """The briefing could not be sent by email (settings, server, login)."""
 

@@ -311,6 +311,11 @@ class _MarkdownText(HTMLParser):
             self.found.append((tag, text))
 
 
+def html_text(html: str) -> str:
+    """The text of an HTML fragment (a feed entry's content), one paragraph per block."""
+    return "\n\n".join(block for _, block in _MarkdownText.blocks(html))
+
+
 def from_html(html: str) -> dict[str, Any]:
     # trafilatura is imported here: importing it reads its settings file.
     import trafilatura

@@ -347,6 +347,11 @@ def _os_reason(err: OSError) -> str:
     return (err.strerror or str(err)).lower()
 
 
+def decode(data: bytes) -> str:
+    """Text from bytes as brief reads a file's (raises Unusable for binary data)."""
+    return _decode(data)
+
+
 def _decode(data: bytes) -> str:
     """Text from bytes: a byte order mark, else UTF-8, else the detected charset."""
     for bom, encoding in _BOMS:

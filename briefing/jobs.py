@@ -11,6 +11,11 @@ Each job has a folder in the state directory::
     STATE/NAME/state.json   the hashes already briefed, the last success
     STATE/NAME/run.log      one line per run: time, result, what happened
     STATE/NAME/lock         held while the job runs (filelock)
+    STATE/NAME/feeds.json   what the job's feeds answered (briefing/feeds.py)
+
+A job with feeds (``brief sources add``) fetches them into its folder first
+(:func:`briefing.feeds.fetch_sources`); a feed that fails is named in the
+briefing's left-out list and costs nothing else.
 
 The order of a run is what makes it safe to fail: read, brief, then write the
 outputs (:func:`briefing.archive.publication`) and the advanced ``state.json`` as one
@@ -42,7 +47,7 @@ from typing import Any
 import filelock
 from pydantic import BaseModel, Field, ValidationError
 
-from briefing import archive, ingest, mail, render, runner
+from briefing import archive, feeds, ingest, mail, render, runner
 from briefing.cache import compiled_templates
 from briefing.config import Config, load_config, read_config_file
 from briefing.errors import (
@@ -54,6 +59,7 @@ from briefing.errors import (
     MailError,
     UnsentError,
 )
+from briefing.fetch import Fetcher
 from briefing.files import atomic_write, write_set
 from briefing.models import Article, Briefing, Problem
 from briefing.schedule import Job, get_job
@@ -94,6 +100,7 @@ class RunResult:
     message: str
     briefing: Briefing | None = None
     files: list[Path] = field(default_factory=list)
+    feed_problems: list[Problem] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -172,9 +179,13 @@ def run_job(
     since: str | None = None,
     smtp_context: Any = None,
     http_client: Any = None,
+    fetcher: Fetcher | None = None,
+    log: Callable[[str, BaseException], None] | None = None,
 ) -> RunResult:
     """Run job ``name`` of the config file once. ``cache_dir(config)`` says where the
-    answer cache is; ``now()`` is the clock."""
+    answer cache is; ``now()`` is the clock; ``fetcher`` reads the job's feeds (by
+    default a :class:`~briefing.fetch.Fetcher` of its own); ``log(message, error)``
+    gets what was not foreseen in a feed."""
     job = get_job(config_path, name)
     config = load_config({"out_dir": job.out}, env, config_path)
     window = parse_since(since) if since else None
@@ -183,7 +194,7 @@ def run_job(
         smtp = mail.load_settings(read_config_file(config_path).get("smtp"), env)
     # The log line says what the server said: without the key or a password in it.
     scrub = Scrubber(secrets(env, [smtp.password if smtp else None, config.api_key]))
-    log = functools.partial(_log, state_dir, name, scrub=scrub)
+    record = functools.partial(_log, state_dir, name, scrub=scrub)  # a line of run.log
     folder = job_dir(state_dir, name)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -197,7 +208,7 @@ def run_job(
             f"job '{name}' is already running (lock {folder / 'lock'}); this run did nothing. "
             "Wait for the other run to finish."
         )
-        log(now(), "busy", message)
+        record(now(), "busy", message)
         raise BusyError(message) from None
     try:
         started = now()
@@ -212,14 +223,16 @@ def run_job(
                 smtp,
                 smtp_context,
                 http_client,
+                fetcher,
+                log,
             )
         except UnsentError as err:
-            log(started, "failed", str(err))
+            record(started, "failed", str(err))
             raise
         except BriefError as err:
-            log(started, "failed", f"{err} (state kept; the next run retries)")
+            record(started, "failed", f"{err} (state kept; the next run retries)")
             raise
-        log(started, result.status, result.message)
+        record(started, result.status, result.message)
         return result
     finally:
         lock.release()
@@ -235,9 +248,27 @@ def _run(
     smtp: mail.SmtpSettings | None,
     smtp_context: Any,
     http_client: Any,
+    fetcher: Fetcher | None,
+    log: Callable[[str, BaseException], None] | None,
 ) -> RunResult:
     state = load_state(state_dir, job.name)
     mailed = _send_unsent(job, state, state_dir, smtp, smtp_context)  # an earlier run's
+    feed_problems: list[Problem] = []
+    if job.sources:
+        own = fetcher is None
+        fetcher = fetcher or Fetcher()
+        try:
+            report = feeds.fetch_sources(
+                job.sources,
+                job.input,
+                job_dir(state_dir, job.name) / feeds.STATE_FILE,
+                fetcher,
+                log=log,
+            )
+        finally:
+            if own:
+                fetcher.close()
+        feed_problems = report.problems
     articles, problems = _read(job, config.out_dir)
     if window is not None:
         new = [a for a in articles if _changed_within(job.input / a.path, now - window)]
@@ -248,15 +279,17 @@ def _run(
         what = f"in the last {since_text(window)}" if window else "since the last run"
         unusable = [f"{p.path} ({p.reason})" for p in fresh_problems if not p.skipped]
         note = f" Cannot use: {'; '.join(unusable)}." if unusable else ""
-        message = f"nothing new in {job.input} {what}.{note}"
+        fetched = f" Cannot fetch: {len(feed_problems)} (named below)." if feed_problems else ""
+        message = f"nothing new in {job.input} {what}.{note}{fetched}"
         _raise_if_unsent(job, state, mailed)
         if mailed:
-            return RunResult(job.name, "ok", f"{_mailed_text(job, mailed)}; {message}")
-        return RunResult(job.name, "nothing new", message)
+            message = f"{_mailed_text(job, mailed)}; {message}"
+        status = "partial" if feed_problems else "ok" if mailed else "nothing new"
+        return RunResult(job.name, status, message, feed_problems=feed_problems)
     notes: list[str] = []  # a cache that could not be used: said in the run's line
     briefing = runner.brief(
         new,
-        fresh_problems,
+        [*feed_problems, *fresh_problems],
         config,
         now=now,
         cache_dir=cache_dir,
@@ -277,7 +310,7 @@ def _run(
     for article in new:
         if article.path not in failed:
             state.seen[article.id] = article.path
-    state.reported.update({p.path: p.reason for p in fresh_problems})
+    state.reported.update({p.path: p.reason for p in fresh_problems})  # not feeds': they retry
     state.last_success = now
     state.last_briefing = stem
     if smtp is not None:
@@ -300,7 +333,7 @@ def _run(
         _raise_if_unsent(job, state, mailed, wrote=message)
     if mailed:
         message += f"; {_mailed_text(job, mailed)}"
-    return RunResult(job.name, status, message, briefing, files)
+    return RunResult(job.name, status, message, briefing, files, feed_problems)
 
 
 # --- email ----------------------------------------------------------------------------------

@@ -47,6 +47,17 @@ AT = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
 TAG = "brief:"  # the crontab comment that marks a job's line
 
 
+class FeedSource(BaseModel):
+    """A news feed a job fetches into its inbox before each run (briefing/feeds.py)."""
+
+    model_config = {"extra": "forbid"}
+
+    url: str = Field(description="The feed's http(s) URL: RSS, Atom or JSON Feed.")
+    name: str | None = Field(
+        default=None, description="The outlet's name; by default the feed's own title."
+    )
+
+
 class Job(BaseModel):
     """A scheduled briefing: which folder, where the briefings go, when, to whom."""
 
@@ -58,6 +69,9 @@ class Job(BaseModel):
     at: str = Field(description="Time of day, HH:MM, in the machine's time zone.")
     email: list[str] = Field(default_factory=list)
     scheduler: Literal["cron", "systemd"] = "cron"
+    sources: list[FeedSource] = Field(
+        default_factory=list, description="Feeds fetched into the inbox first (brief sources)."
+    )
 
     @field_validator("name")
     @classmethod
@@ -133,7 +147,7 @@ def get_job(config_path: Path, name: str) -> Job:
     return jobs[name]
 
 
-def _edit(config_path: Path, change: Any) -> None:
+def edit_config(config_path: Path, change: Any) -> None:
     """Apply ``change(document)`` to the config file, keeping its comments; atomic."""
     read_config_file(config_path)  # the usual checks (valid TOML, no secrets)
     try:
@@ -155,13 +169,29 @@ def _store(config_path: Path, job: Job) -> None:
     def change(document: Any) -> None:
         if "jobs" not in document:
             document["jobs"] = tomlkit.table(is_super_table=True)
-        fields = job.model_dump(mode="json", exclude={"name"})
+        fields = job.model_dump(mode="json", exclude={"name", "sources"})
+        old = document["jobs"].get(job.name)
         table = tomlkit.table()
         for key, value in fields.items():
             table[key] = value
+        if job.sources:
+            table["sources"] = sources_array(job.sources)
+        elif old is not None and "sources" in old:  # adding the job again keeps its feeds
+            table["sources"] = old["sources"]
         document["jobs"][job.name] = table
 
-    _edit(config_path, change)
+    edit_config(config_path, change)
+
+
+def sources_array(sources: Sequence[FeedSource]) -> Any:
+    """Feeds as a TOML array of inline tables, one a line."""
+    array = tomlkit.array()
+    array.multiline(True)
+    for source in sources:
+        item = tomlkit.inline_table()
+        item.update(source.model_dump(exclude_none=True))
+        array.append(item)
+    return array
 
 
 def _forget(config_path: Path, name: str) -> None:
@@ -170,7 +200,7 @@ def _forget(config_path: Path, name: str) -> None:
         if jobs is not None and name in jobs:
             del jobs[name]
 
-    _edit(config_path, change)
+    edit_config(config_path, change)
 
 
 # --- cron -------------------------------------------------------------------------------------
