@@ -58,7 +58,8 @@ def folder_name(source: FeedSource) -> str:
     else:
         parts = urlsplit(source.url)
         text = f"{parts.hostname or ''}{parts.path}"
-        text = re.sub(r"\.(xml|rss|atom|json)$|/(feed|rss)/?$", "", text)
+        text = re.sub(r"\.(xml|rss|atom|json)$", "", text)
+        text = re.sub(r"/(feeds?|rss|atom|index)/?$", "", text)
     slug = _UNSAFE.sub("-", text.lower()).strip("-")[:60].strip("-")
     return slug or "feed"
 

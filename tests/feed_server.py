@@ -12,15 +12,21 @@ from __future__ import annotations
 
 import hashlib
 import threading
-import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from briefing.backoff import Backoff
+from briefing.fetch import Fetcher
+from briefing.schedule import FeedSource
+
 FEEDS = Path(__file__).resolve().parent / "data" / "feeds"
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 LAST_MODIFIED = "Fri, 20 Nov 2026 18:12:44 GMT"
+RSS = "application/rss+xml; charset=utf-8"
+ATOM = "application/atom+xml"
+JSON = "application/feed+json"
 
 
 @dataclass
@@ -151,7 +157,40 @@ class FeedServer:
         return Handler
 
 
-def wait_for(check: Any, seconds: float = 5.0) -> None:
-    end = time.monotonic() + seconds
-    while not check() and time.monotonic() < end:
-        time.sleep(0.01)
+def fetcher(**options: object) -> Fetcher:
+    settings: dict[str, object] = {
+        "timeout": 0.5,
+        "deadline": 2.0,
+        "max_bytes": 100_000,
+        "backoff": Backoff(2, first=0.01, longest=0.05),
+    }
+    settings.update(options)
+    return Fetcher(**settings)  # type: ignore[arg-type]
+
+
+def serve_all(web: FeedServer) -> dict[str, FeedSource]:
+    """Every kind of feed: good ones in three formats, and bad ones of four kinds."""
+    web.file("/feeds/ledger.rss", "ledger-full.rss", RSS)
+    web.file("/feeds/summaries.atom", "summaries.atom", ATOM)
+    web.file("/pages/meridian-boe-rates.html", "meridian-boe-rates.html", "text/html")
+    web.file("/pages/techcurrent-chip-licence.html", "techcurrent-chip-licence.html", "text/html")
+    web.file("/pages/ledger-baltic-cable.html", "ledger-baltic-cable.html", "text/html")
+    web.file("/feeds/capitalwire.json", "capitalwire.json", JSON)
+    web.file("/feeds/tribune.rss", "tribune-latin1.rss", "application/rss+xml")
+    web.file("/feeds/broken.rss", "broken.rss", RSS)
+    web.file("/feeds/garbage", "not-a-feed.html", "text/html")
+    web.file("/feeds/hangs.rss", "ledger-full.rss", RSS, delay=30)
+    filler = b"<!--" + b"x" * 200_000 + b"--><item>"
+    huge = (FEEDS / "ledger-full.rss").read_bytes().replace(b"<item>", filler, 1)
+    web.routes["/feeds/huge.rss"] = Route(huge, RSS)
+    names = {
+        "ledger": "/feeds/ledger.rss",
+        "summaries": "/feeds/summaries.atom",
+        "capitalwire": "/feeds/capitalwire.json",
+        "tribune": "/feeds/tribune.rss",
+        "broken": "/feeds/broken.rss",
+        "garbage": "/feeds/garbage",
+        "hangs": "/feeds/hangs.rss",
+        "huge": "/feeds/huge.rss",
+    }
+    return {name: FeedSource(url=web.url(path), name=name) for name, path in names.items()}

@@ -13,18 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from feed_server import FEEDS, FeedServer, Route
+from feed_server import ATOM, FEEDS, JSON, RSS, FeedServer, fetcher, serve_all
 
 from briefing import feeds, formats, ingest
-from briefing.backoff import Backoff
 from briefing.errors import FeedError
-from briefing.fetch import Fetcher
 from briefing.models import Article
 from briefing.schedule import FeedSource
-
-RSS = "application/rss+xml; charset=utf-8"
-ATOM = "application/atom+xml"
-JSON = "application/feed+json"
 
 
 @pytest.fixture
@@ -34,45 +28,6 @@ def web() -> Iterator[FeedServer]:
         yield server
     finally:
         server.stop()
-
-
-def fetcher(**options: object) -> Fetcher:
-    settings: dict[str, object] = {
-        "timeout": 0.5,
-        "deadline": 2.0,
-        "max_bytes": 100_000,
-        "backoff": Backoff(2, first=0.01, longest=0.05),
-    }
-    settings.update(options)
-    return Fetcher(**settings)  # type: ignore[arg-type]
-
-
-def serve_all(web: FeedServer) -> dict[str, FeedSource]:
-    """Every kind of feed: good ones in three formats, and bad ones of four kinds."""
-    web.file("/feeds/ledger.rss", "ledger-full.rss", RSS)
-    web.file("/feeds/summaries.atom", "summaries.atom", ATOM)
-    web.file("/pages/meridian-boe-rates.html", "meridian-boe-rates.html", "text/html")
-    web.file("/pages/techcurrent-chip-licence.html", "techcurrent-chip-licence.html", "text/html")
-    web.file("/pages/ledger-baltic-cable.html", "ledger-baltic-cable.html", "text/html")
-    web.file("/feeds/capitalwire.json", "capitalwire.json", JSON)
-    web.file("/feeds/tribune.rss", "tribune-latin1.rss", "application/rss+xml")
-    web.file("/feeds/broken.rss", "broken.rss", RSS)
-    web.file("/feeds/garbage", "not-a-feed.html", "text/html")
-    web.file("/feeds/hangs.rss", "ledger-full.rss", RSS, delay=30)
-    filler = b"<!--" + b"x" * 200_000 + b"--><item>"
-    huge = (FEEDS / "ledger-full.rss").read_bytes().replace(b"<item>", filler, 1)
-    web.routes["/feeds/huge.rss"] = Route(huge, RSS)
-    names = {
-        "ledger": "/feeds/ledger.rss",
-        "summaries": "/feeds/summaries.atom",
-        "capitalwire": "/feeds/capitalwire.json",
-        "tribune": "/feeds/tribune.rss",
-        "broken": "/feeds/broken.rss",
-        "garbage": "/feeds/garbage",
-        "hangs": "/feeds/hangs.rss",
-        "huge": "/feeds/huge.rss",
-    }
-    return {name: FeedSource(url=web.url(path), name=name) for name, path in names.items()}
 
 
 def read_inbox(inbox: Path) -> list[Article]:
