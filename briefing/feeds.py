@@ -251,7 +251,7 @@ def article_text(entry: Entry, fetcher: Fetcher) -> tuple[dict[str, Any], str]:
     meta: dict[str, Any] = {}
     texts = [_html_text(html) for html in (entry.content, entry.summary) if html]
     text = max(texts, key=len, default="")  # RSS 0.9x carries the article in <description>
-    if len(text) < FULL_TEXT and entry.link:
+    if len(text) < FULL_TEXT and entry.link and urlsplit(entry.link).scheme in ("http", "https"):
         page = fetcher.get(entry.link)
         if not page.body:
             raise FeedError(f"{entry.link}: the page is empty")

@@ -17,6 +17,7 @@ from feed_server import ATOM, FEEDS, JSON, RSS, FeedServer, fetcher, serve_all
 
 from briefing import feeds, formats, ingest
 from briefing.errors import FeedError
+from briefing.fetch import Fetcher, Page
 from briefing.models import Article
 from briefing.schedule import FeedSource
 
@@ -304,3 +305,34 @@ def test_requests_to_one_host_are_limited(web: FeedServer, tmp_path: Path) -> No
     sources = [FeedSource(url=web.url(f"/f{n}.rss"), name=f"f{n}") for n in range(6)]
     feeds.fetch_sources(sources, tmp_path / "inbox", tmp_path / "f.json", fetcher(per_host=2))
     assert web.most_at_once == 2
+
+
+def test_a_fault_no_branch_foresaw_costs_only_its_feed(web: FeedServer, tmp_path: Path) -> None:
+    sources = serve_all(web)
+
+    class Faulty(Fetcher):
+        def get(self, url: str, *, etag: str | None = None, modified: str | None = None) -> Page:
+            if url.endswith("tribune.rss"):
+                raise RuntimeError("boom")
+            return super().get(url, etag=etag, modified=modified)
+
+    logged: list[str] = []
+    report = feeds.fetch_sources(
+        [sources["tribune"], sources["ledger"]],
+        tmp_path / "inbox",
+        tmp_path / "f.json",
+        Faulty(timeout=0.5),
+        log=lambda message, err: logged.append(f"{message}: {err}"),
+    )
+    (problem,) = report.problems
+    assert problem.path == "feed tribune"
+    assert problem.reason.startswith("unexpected RuntimeError: boom")
+    assert logged == [f"feed {sources['tribune'].url}: boom"]
+    assert len(report.saved) == 2
+
+
+def test_a_damaged_state_file_says_what_to_do(tmp_path: Path) -> None:
+    state = tmp_path / "feeds.json"
+    state.write_text("{not json")
+    with pytest.raises(FeedError, match="Move it away"):
+        feeds.fetch_sources([], tmp_path, state, fetcher())
