@@ -4,7 +4,8 @@
 ``feedparser``, JSON Feed 1.0/1.1 here), and saves every entry it has not saved
 before as ``INBOX/<feed folder>/<slug>-<hash>.md``: Markdown with YAML front matter
 (title, source, url, published), so the folder is read as any other
-(:mod:`briefing.ingest`). An entry's text is the feed's own when the feed carries
+(:mod:`briefing.ingest`). The feed documents are read by :mod:`briefing.syndication`.
+An entry's text is the feed's own when the feed carries
 the full article (RSS ``content:encoded``, Atom ``content``, JSON Feed
 ``content_html``/``content_text`` of at least :data:`FULL_TEXT` characters); else
 a summary as long (RSS 0.9x puts the article in ``description``); else
@@ -25,20 +26,15 @@ that the run names in the briefing's left-out list, and the other feeds go on.
 
 from __future__ import annotations
 
-import calendar
-import datetime as dt
 import hashlib
-import json
 import re
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
-import feedparser
 import yaml
 from pydantic import BaseModel, Field, ValidationError
 
@@ -49,10 +45,10 @@ from briefing.files import atomic_write
 from briefing.models import Problem
 from briefing.schedule import FeedSource
 from briefing.sources import folder_name
+from briefing.syndication import Entry, parse
 
 STATE_FILE = "feeds.json"
 FULL_TEXT = 600  # characters of text from which a feed's own content is the article
-MAX_ENTRIES = 200  # entries read of one feed per run (newest first, as feeds list them)
 MAX_SEEN = 2000  # entry ids remembered per feed
 FEED_WORKERS = 4  # feeds fetched at once (the Fetcher limits each host to fewer)
 _SLUG = re.compile(r"[^a-z0-9]+")
@@ -73,164 +69,10 @@ class FeedsState(BaseModel):
 
 
 @dataclass
-class Entry:
-    """One item of a feed, whatever its format."""
-
-    key: str
-    title: str | None
-    link: str | None
-    published: str | None
-    content: str | None  # HTML or text of the whole article, if the feed has it
-    summary: str | None
-
-
-@dataclass
-class Parsed:
-    title: str | None
-    entries: list[Entry]
-    broken: str | None = None  # why the document is not well formed, if it is not
-
-
-@dataclass
 class FetchReport:
     saved: list[Path] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     not_modified: list[str] = field(default_factory=list)  # feed URLs that answered 304
-
-
-# --- parsing --------------------------------------------------------------------------------
-
-
-def parse(body: bytes, url: str, content_type: str = "") -> Parsed:
-    """The entries of a feed document; raises FeedError if it is not a feed."""
-    if _looks_json(body, content_type):
-        return _parse_json(body, url)
-    data = feedparser.parse(
-        body,
-        response_headers={"content-location": url, "content-type": content_type or "text/xml"},
-        sanitize_html=True,
-        resolve_relative_uris=True,
-    )
-    broken = None
-    if data.bozo:
-        err = data.get("bozo_exception")
-        if not isinstance(err, feedparser.CharacterEncodingOverride | feedparser.NonXMLContentType):
-            broken = f"{err}"
-    if not data.get("version") and not data.entries:
-        why = f" ({broken})" if broken else ""
-        raise FeedError(
-            f"{url}: not an RSS, Atom or JSON feed{why}; check that the URL is the feed's "
-            "address, not the site's page"
-        )
-    entries = []
-    for item in data.entries[:MAX_ENTRIES]:
-        link = item.get("link")
-        link = urljoin(url, link) if link else None
-        key = item.get("id") or link
-        contents = [c.get("value", "") for c in item.get("content", [])]
-        content = max(contents, key=len) if contents else None
-        summary = item.get("summary")
-        if not key:
-            if not (item.get("title") or summary):
-                continue
-            key = "sha:" + _hash(f"{item.get('title')}\n{summary}")
-        entries.append(
-            Entry(
-                key=key,
-                title=_title(item),
-                link=link,
-                published=_when(
-                    dict.get(item, "published_parsed") or dict.get(item, "updated_parsed")
-                ),
-                content=content,
-                summary=summary,
-            )
-        )
-    return Parsed(_line(data.feed.get("title")), entries, broken)
-
-
-def _title(item: Any) -> str | None:
-    """An entry's title as text (an Atom ``type="html"`` title is markup)."""
-    title = item.get("title")
-    if title and "html" in item.get("title_detail", {}).get("type", ""):
-        title = formats.html_text(title)
-    return _line(title)
-
-
-def _looks_json(body: bytes, content_type: str) -> bool:
-    return "json" in content_type.lower() or body.lstrip()[:1] == b"{"
-
-
-def _parse_json(body: bytes, url: str) -> Parsed:
-    """JSON Feed 1.0 and 1.1 (https://jsonfeed.org/version/1.1)."""
-    try:
-        data = json.loads(body.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise FeedError(f"{url}: broken JSON ({err}); not a JSON feed") from err
-    version = data.get("version") if isinstance(data, dict) else None
-    if not (isinstance(version, str) and version.startswith("https://jsonfeed.org/version/")):
-        raise FeedError(f"{url}: JSON, but not a JSON Feed (no jsonfeed.org 'version')")
-    items = data.get("items")
-    if not isinstance(items, list):
-        raise FeedError(f"{url}: JSON Feed without an 'items' list")
-    entries = []
-    for item in items[:MAX_ENTRIES]:
-        if not isinstance(item, dict):
-            continue
-        link = _text(item.get("url")) or _text(item.get("external_url"))
-        link = urljoin(url, link) if link else None
-        key = _text(item.get("id")) or link
-        content = _text(item.get("content_html")) or _html_of(_text(item.get("content_text")))
-        summary = _text(item.get("summary"))
-        if not key:
-            continue
-        when = _text(item.get("date_published")) or _text(item.get("date_modified"))
-        entries.append(
-            Entry(
-                key=key,
-                title=_line(_text(item.get("title"))),
-                link=link,
-                published=formats.iso_date(when) if when else None,
-                content=content,
-                summary=summary,
-            )
-        )
-    return Parsed(_line(_text(data.get("title"))), entries)
-
-
-def _text(value: Any) -> str | None:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    return value if isinstance(value, str) and value.strip() else None
-
-
-def _html_of(text: str | None) -> str | None:
-    if text is None:
-        return None
-    paragraphs = (p.strip() for p in text.split("\n\n"))
-    return "".join(f"<p>{_escape_html(p)}</p>" for p in paragraphs if p)
-
-
-def _escape_html(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _line(value: str | None) -> str | None:
-    return " ".join(value.split()) or None if value else None
-
-
-def _when(parsed: time.struct_time | None) -> str | None:
-    if not parsed:
-        return None
-    try:
-        when = dt.datetime.fromtimestamp(calendar.timegm(parsed), dt.UTC)
-    except (OverflowError, ValueError, OSError):
-        return None
-    return when.isoformat().replace("+00:00", "Z")
-
-
-def _hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()
 
 
 # --- one entry as a Markdown article --------------------------------------------------------
@@ -242,7 +84,7 @@ def file_name(entry: Entry) -> str:
     last = path.rstrip("/").rsplit("/", 1)[-1]
     last = re.sub(r"\.(s?html?|php|aspx?)$", "", last.lower())
     slug = _SLUG.sub("-", last).strip("-")[:50].strip("-")
-    digest = _hash(entry.key)[:10]
+    digest = hashlib.sha256(entry.key.encode("utf-8", "replace")).hexdigest()[:10]
     return f"{slug}-{digest}.md" if slug else f"{digest}.md"
 
 

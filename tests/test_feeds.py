@@ -1,4 +1,5 @@
-"""A job's news feeds: parsing (RSS, Atom, JSON Feed), polite fetching, saving.
+"""A job's news feeds: parsing (RSS, Atom, JSON Feed; briefing/syndication.py), polite
+fetching (briefing/fetch.py), saving (briefing/feeds.py).
 
 Feeds and pages come from a real HTTP server on 127.0.0.1 (tests/feed_server.py)
 serving files in the formats of real public feeds (tests/data/feeds/) and the
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 from feed_server import ATOM, FEEDS, JSON, RSS, FeedServer, fetcher, serve_all
 
-from briefing import feeds, formats, ingest
+from briefing import feeds, formats, ingest, syndication
 from briefing.errors import FeedError
 from briefing.fetch import Fetcher, Page
 from briefing.models import Article
@@ -42,7 +43,7 @@ def read_inbox(inbox: Path) -> list[Article]:
 
 
 def test_rss2_with_full_content() -> None:
-    parsed = feeds.parse((FEEDS / "ledger-full.rss").read_bytes(), "http://h/rss", RSS)
+    parsed = syndication.parse((FEEDS / "ledger-full.rss").read_bytes(), "http://h/rss", RSS)
     assert parsed.title == "The Northern Ledger | World" and parsed.broken is None
     first, second = parsed.entries
     assert (
@@ -54,7 +55,9 @@ def test_rss2_with_full_content() -> None:
 
 
 def test_atom_relative_links_resolve_against_xml_base_and_feed_url() -> None:
-    parsed = feeds.parse((FEEDS / "summaries.atom").read_bytes(), "http://h:8/feeds/s.atom", ATOM)
+    parsed = syndication.parse(
+        (FEEDS / "summaries.atom").read_bytes(), "http://h:8/feeds/s.atom", ATOM
+    )
     links = [e.link for e in parsed.entries]
     assert links == [
         "http://h:8/pages/meridian-boe-rates.html",
@@ -67,7 +70,9 @@ def test_atom_relative_links_resolve_against_xml_base_and_feed_url() -> None:
 
 
 def test_json_feed_content_html_text_and_relative_url() -> None:
-    parsed = feeds.parse((FEEDS / "capitalwire.json").read_bytes(), "http://h/f/feed.json", JSON)
+    parsed = syndication.parse(
+        (FEEDS / "capitalwire.json").read_bytes(), "http://h/f/feed.json", JSON
+    )
     assert parsed.title == "Capital Wire"
     first, second = parsed.entries
     assert first.content and first.content.startswith("<p>HELSINKI")
@@ -79,7 +84,7 @@ def test_json_feed_content_html_text_and_relative_url() -> None:
 def test_latin1_feed_without_dates_or_content_type_charset() -> None:
     body = (FEEDS / "tribune-latin1.rss").read_bytes()
     assert "é".encode("latin-1") in body
-    parsed = feeds.parse(body, "http://h/x/feed", "application/rss+xml")
+    parsed = syndication.parse(body, "http://h/x/feed", "application/rss+xml")
     assert parsed.title == "The People's Tribune - Économie"
     (entry,) = parsed.entries
     assert entry.title and entry.title.endswith("à la Tribune")
@@ -104,7 +109,7 @@ def test_dates_in_the_forms_feeds_write(xml: str, expected: str | None) -> None:
         '<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>t</title>'
         f"<item><title>x</title><link>http://h/a</link>{xml}</item></channel></rss>"
     ).encode()
-    assert feeds.parse(body, "http://h/", RSS).entries[0].published == expected
+    assert syndication.parse(body, "http://h/", RSS).entries[0].published == expected
 
 
 def test_entries_without_link_or_guid_get_a_key_from_their_text() -> None:
@@ -112,12 +117,12 @@ def test_entries_without_link_or_guid_get_a_key_from_their_text() -> None:
         b'<rss version="2.0"><channel><title>t</title><item><title>Only a title</title>'
         b"<description>Some words.</description></item><item></item></channel></rss>"
     )
-    (entry,) = feeds.parse(body, "http://h/", RSS).entries
+    (entry,) = syndication.parse(body, "http://h/", RSS).entries
     assert entry.key.startswith("sha:") and entry.link is None
 
 
 def test_broken_xml_keeps_the_entries_before_the_fault() -> None:
-    parsed = feeds.parse((FEEDS / "broken.rss").read_bytes(), "http://h/feeds/b.rss", RSS)
+    parsed = syndication.parse((FEEDS / "broken.rss").read_bytes(), "http://h/feeds/b.rss", RSS)
     assert parsed.broken
     assert parsed.entries[0].link == "http://h/pages/ledger-baltic-cable.html"
 
@@ -134,7 +139,7 @@ def test_broken_xml_keeps_the_entries_before_the_fault() -> None:
 )
 def test_what_is_not_a_feed_is_named(body: bytes, kind: str, words: str) -> None:
     with pytest.raises(FeedError, match=words) as err:
-        feeds.parse(body, "http://h/feed", kind)
+        syndication.parse(body, "http://h/feed", kind)
     assert "http://h/feed" in str(err.value)
 
 
@@ -142,7 +147,7 @@ def test_what_is_not_a_feed_is_named(body: bytes, kind: str, words: str) -> None
 
 
 def test_saved_markdown_reads_back_with_its_front_matter_and_text_intact() -> None:
-    entry = feeds.Entry(
+    entry = syndication.Entry(
         key="k1",
         title='Rates: "5-4" split # 1',
         link="https://ex.org/news/rates-split.html?x=1",
@@ -166,8 +171,8 @@ def test_saved_markdown_reads_back_with_its_front_matter_and_text_intact() -> No
 
 
 def test_file_name_is_stable_per_entry_id() -> None:
-    def entry(key: str, link: str | None, title: str) -> feeds.Entry:
-        return feeds.Entry(key, title, link, None, None, None)
+    def entry(key: str, link: str | None, title: str) -> syndication.Entry:
+        return syndication.Entry(key, title, link, None, None, None)
 
     one = feeds.file_name(entry("k", "https://ex.org/a/b/Big-News_Today.html", "One"))
     assert one.startswith("big-news-today-") and one.endswith(".md")
