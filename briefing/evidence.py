@@ -65,13 +65,10 @@ class Evidence:
         """Each source with a text, ready to ground against, content words found."""
 
         def make() -> list[SourceText]:
-            found = [
-                SourceText(n, text, dict(self.sentences.get(n, {})), self.published.get(n))
+            return [
+                SourceText(n, text, dict(self.sentences.get(n, {})), self.published.get(n)).read()
                 for n, text in self.texts.items()
             ]
-            for source in found:
-                source.content_words  # noqa: B018 (found now: a cached property)
-            return found
 
         return self._once("sources", make)
 

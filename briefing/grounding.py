@@ -27,6 +27,7 @@ Failed items are dropped, or kept with ``unverified`` set when the user asks
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 import unicodedata
@@ -94,24 +95,64 @@ def _content_words(text: str) -> set[str]:
 
 @dataclass
 class SourceText:
-    """What grounding needs of one numbered source."""
+    """What grounding needs of one numbered source.
+
+    Each part is found from the text when first asked for, and kept: the map step
+    asks only for the sentences' content words (:func:`briefing.notes.traceable_facts`),
+    a story's check for all of it (:meth:`read`). Every part takes time linear in the
+    text's length."""
 
     number: int
     text: str
     sentences: dict[int, str]
     published: str | None = None
 
-    def __post_init__(self) -> None:
-        self.normal = normalise(self.text)
-        self.words = set(_WORD.findall(self.normal))
-        # What the text puts in quotation marks (double, or single ones that are not
-        # apostrophes), normalised: only these can be someone's quoted words.
-        self.quoted = [a or b for a, b in _QUOTED.findall(self.normal)]
-        # For finding who speaks: the same text with its line breaks kept as marks, as
-        # a title or a paragraph ends a sentence without a full stop.
-        self._lined = normalise(self.text.replace("\n", f" {_LINE} "))
-        self._spans = [(m.start(), m.end()) for m in _QUOTED.finditer(self._lined)]
-        self._ends = sorted(
+    def read(self) -> SourceText:
+        """Find every part now (before the check that needs them); returns itself."""
+        self.normal, self.words, self.quoted, self.content_words  # noqa: B018
+        self._ends  # noqa: B018
+        return self
+
+    @functools.cached_property
+    def normal(self) -> str:
+        """The text normalised (:func:`normalise`)."""
+        return normalise(self.text)
+
+    @functools.cached_property
+    def words(self) -> set[str]:
+        """The words of the normalised text."""
+        return set(_WORD.findall(self.normal))
+
+    @functools.cached_property
+    def quoted(self) -> list[str]:
+        """What the text puts in quotation marks (double, or single ones that are not
+        apostrophes), normalised: only these can be someone's quoted words."""
+        return [a or b for a, b in _QUOTED.findall(self.normal)]
+
+    @functools.cached_property
+    def _lined(self) -> str:
+        """For finding who speaks: the text normalised with its line breaks kept as
+        marks, as a title or a paragraph ends a sentence without a full stop."""
+        return normalise(self.text.replace("\n", f" {_LINE} "))
+
+    @functools.cached_property
+    def _spans(self) -> list[tuple[int, int]]:
+        """The quotations of ``_lined`` as (start, end), in order, not overlapping."""
+        return [(m.start(), m.end()) for m in _QUOTED.finditer(self._lined)]
+
+    @functools.cached_property
+    def _starts(self) -> list[int]:
+        return [start for start, _ in self._spans]
+
+    @functools.cached_property
+    def _stops(self) -> list[int]:
+        return [stop for _, stop in self._spans]
+
+    @functools.cached_property
+    def _ends(self) -> list[int]:
+        """Where the sentences of ``_lined`` start (its start, a sentence end outside a
+        quotation, a line break), sorted."""
+        return sorted(
             {0}
             | {m.end() for m in _BOUNDARY.finditer(self._lined) if not self._inside(m.start())}
             | {m.end() for m in re.finditer(_LINE, self._lined)}
@@ -127,7 +168,10 @@ class SourceText:
         return any(part in span for span in self.quoted)
 
     def _inside(self, position: int) -> bool:
-        return any(start < position < end for start, end in self._spans)
+        """Whether ``position`` lies strictly inside a quotation: only the last one
+        starting before it can hold it (they are in order and do not overlap)."""
+        i = bisect.bisect_left(self._starts, position) - 1
+        return i >= 0 and position < self._spans[i][1]
 
     def speaker_windows(self, part: str) -> list[str]:
         """The text around the quotation holding ``part``, with every quotation cut
@@ -135,8 +179,9 @@ class SourceText:
         span = next(((a, b) for a, b in self._spans if part in self._lined[a:b]), None)
         if span is None:
             return []
-        first = max(i for i, end in enumerate(self._ends) if end <= span[0])
-        stop = next((end for end in self._ends if end >= span[1]), len(self._lined))
+        first = bisect.bisect_right(self._ends, span[0]) - 1  # the last end <= its start
+        after = bisect.bisect_left(self._ends, span[1])  # the first end >= its end
+        stop = self._ends[after] if after < len(self._ends) else len(self._lined)
         windows = [self._unquoted(self._ends[first], stop)]
         for i in range(first - 1, -1, -1):
             if len(windows) > SPEAKER_REACH:
@@ -147,9 +192,12 @@ class SourceText:
 
     def _unquoted(self, start: int, stop: int) -> str:
         kept, at = [], start
-        for a, b in self._spans:
-            if b <= start or a >= stop:
-                continue
+        # The quotations ending after ``start`` (in order: they do not overlap), up to
+        # the first starting at ``stop`` or later.
+        for j in range(bisect.bisect_right(self._stops, start), len(self._spans)):
+            a, b = self._spans[j]
+            if a >= stop:
+                break
             kept.append(self._lined[at : max(a, at)])
             at = max(at, b)
         kept.append(self._lined[at:stop])

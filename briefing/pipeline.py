@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Protocol, TypeVar
 
@@ -98,6 +99,7 @@ class Pipeline:
     encoding: tiktoken.Encoding
     config: Config
     progress: Progress | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     # -- the run ---------------------------------------------------------------------------
 
@@ -219,11 +221,24 @@ class Pipeline:
         finally:
             self._tick(1)
         notes = globalise(notes, doc.number, {s.number for s in chunk.sentences})
-        source = SourceText(doc.number, doc.article.text, doc.sentences, doc.article.published)
-        kept = traceable_facts(notes.facts, source)
+        kept = traceable_facts(notes.facts, self._traced(doc))
         doc.untraced += [fact.text for fact in notes.facts if fact not in kept]
         notes.facts = kept
         return notes
+
+    def _traced(self, doc: Doc) -> SourceText:
+        """The article that ``doc``'s map notes are traced to, its sentences' content
+        words found: once for all its chunks, not once per chunk (which made a long
+        article's CPU grow with the square of its length, issue 21). ``_noted`` lets
+        go of it."""
+        with self._lock:
+            if doc.source is None:
+                source = SourceText(
+                    doc.number, doc.article.text, doc.sentences, doc.article.published
+                )
+                source.content_words  # noqa: B018 (found now, once: a cached property)
+                doc.source = source
+            return doc.source
 
     # -- reduce -------------------------------------------------------------------------------
 
@@ -425,6 +440,8 @@ def _noted(docs: list[Doc], notes: list[ChunkNotes | None]) -> list[Doc]:
     answers = iter(notes)
     for doc in docs if notes else ():
         doc.notes += [n for n in (next(answers) for _ in doc.chunks) if n is not None]
+    for doc in docs:
+        doc.source = None  # its notes are traced: the map step's copy of it goes
     return [doc for doc in docs if not doc.failed]
 
 

@@ -19,6 +19,7 @@ import tiktoken
 from briefing import chunking, clustering
 from briefing.config import Config
 from briefing.errors import ConfigError
+from briefing.grounding import SourceText
 from briefing.models import Article, Chunk, ChunkNotes, StoryFromSources
 from briefing.prompts import Prompts, field_guide
 
@@ -45,6 +46,9 @@ class Doc:
     failed: str | None = None
     untraced: list[str] = field(default_factory=list)  # map facts no sentence supports
     shared: list[str] = field(default_factory=list)  # what the story's articles share
+    # The article as its map notes are traced to it (briefing.notes.traceable_facts):
+    # found once for all its chunks, let go once its notes are in.
+    source: SourceText | None = None
 
 
 def prepare(
