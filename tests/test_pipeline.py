@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from functools import partial
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, SEEDS
+from conftest import EXAMPLES, SEEDS, lines_run
 from fake_openai import FakeServer, Reply, completion
 
 from briefing import chunking, ingest
@@ -571,3 +572,44 @@ def test_the_estimate_of_one_call_errs_high_and_close() -> None:
         estimate = one_call_tokens(prompts, docs, encoding, Config(direct=True))
         assert estimate is not None and exact <= estimate <= exact * 1.05
     assert one_call_tokens(prompts, docs, encoding, Config(direct=False)) is None
+
+
+def quoting_article(paragraphs: int) -> Article:
+    """An article of ``paragraphs`` paragraphs, each with a quotation of two sentences:
+    what grounding reads most (sentence ends inside and outside quotations)."""
+    text = "Eldham council\n\n" + "\n\n".join(
+        f'In section {i} the council of Eldham debated item {i}. "The cost of item {i} '
+        f'will rise. We cannot pay," said Councillor Mara Voss. Mayor Ilse Brandt warned '
+        f"of a crisis."
+        for i in range(paragraphs)
+    )
+    return Article(id="quoting", path="long.txt", title="Eldham council", source="X", text=text)
+
+
+@pytest.mark.parametrize("direct", [False, True])
+def test_a_long_article_costs_work_linear_in_its_length(
+    fake_server: FakeServer, direct: bool
+) -> None:
+    """Issue 21: brief's own work on one article grows with its length, not with its
+    square. Counted in lines of brief's code run (conftest.lines_run), not timed: the
+    map step rebuilt the article's SourceText (normalised text, quotations, sentence
+    ends, content words) for each of its chunks, and finding the sentence ends compared
+    each with every quotation. Then doubling the article (17 KB to 34 KB, 4,600 to
+    9,200 tokens, 50 to 100 chunks) multiplied the lines run by 7.4 (3.2 with the
+    sentence ends found by bisection but the rebuild left); now by 1.9."""
+    run = pipeline(
+        fake_server,
+        direct=direct,
+        context_window=4096,
+        chunk_tokens=200,
+        max_output_tokens=600,
+        concurrency=2,
+    )
+    counts = []
+    for paragraphs in (100, 200):  # ~4,000 and ~8,000 tokens: never one direct call
+        article = quoting_article(paragraphs)
+        briefing, lines = lines_run(partial(run.run, [article], now=NOW))
+        assert len(briefing.stories) == 1 and not briefing.problems
+        assert briefing.usage.by_step["map"].calls >= paragraphs // 5  # many chunks
+        counts.append(lines)
+    assert counts[1] / counts[0] < 2.5, counts
