@@ -20,9 +20,10 @@ openai client, the answer cache, validating the answer), merge (a merge call's
 prompt and notes), story (the story call's prompt, counting the notes until they
 fit), check (grounding the story against the article, and what it reads of it
 ahead), write (Markdown, HTML, JSON); other is the rest of the process's CPU
-(imports, the tokenizer's load, threads waiting).
+(imports, the tokenizer's load, threads waiting). The last column is the run's peak
+resident memory.
 
-Run: .venv/bin/python bench/bench_long_article.py [--sizes 8] [--direct]
+Run: .venv/bin/python bench/bench_long_article.py [--sizes 6] [--largest 9990000] [--direct]
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import resource
 import shutil
 import subprocess
 import sys
@@ -129,6 +131,7 @@ def run_once(folder: Path, base_url: str, cache: Path, out: Path, direct: bool) 
         json.dumps(
             {
                 "cpu": cpu,
+                "rss_peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                 "phases": phases.seconds,
                 "calls": usage.calls,
                 "steps": {step: part.calls for step, part in usage.by_step.items()},
@@ -168,7 +171,10 @@ def measure(size: int, base_url: str, work: Path, direct: bool) -> dict[str, Any
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=int, default=6, help="sizes, halving from 10 MB")
+    parser.add_argument("--sizes", type=int, default=6, help="how many sizes, halving")
+    parser.add_argument(
+        "--largest", type=int, default=LIMIT - 10_000, help="the largest size in bytes"
+    )
     parser.add_argument(
         "--direct",
         action="store_true",
@@ -178,7 +184,7 @@ def main() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    sizes = [(LIMIT - 10_000) >> k for k in range(args.sizes - 1, -1, -1)]
+    sizes = [args.largest >> k for k in range(args.sizes - 1, -1, -1)]
     work = Path(tempfile.mkdtemp(prefix="brief-bench-long-"))
     stub = subprocess.Popen(
         [sys.executable, str(REPO / "bench" / "bench_pipeline.py"), "serve", "0", "1e12"],
@@ -189,8 +195,10 @@ def main() -> None:
     if not base_url.startswith("http"):
         raise SystemExit("the stub server did not start")
     table = Table(title="brief make on one article against an instant stub: brief's CPU (s)")
-    for column in ["tokens", "MB", "calls", *PHASES, "other", "total", "x prev"]:
+    columns = ["tokens", "MB", "calls", *PHASES, "other", "total", "x prev", "peak RSS MB"]
+    for column in columns:
         table.add_column(column, justify="right")
+    rows: list[list[str]] = []
     try:
         before = None
         for size in sizes:
@@ -198,11 +206,12 @@ def main() -> None:
             spent = res["phases"]
             other = res["cpu"] - sum(spent.values())
             ratio = "" if before is None else f"{res['cpu'] / before:.2f}"
-            table.add_row(
+            rows.append([
                 f"{res['tokens']:,}", f"{res['bytes'] / 1e6:.2f}", str(res["calls"]),
                 *(f"{spent[p]:.2f}" for p in PHASES), f"{other:.2f}", f"{res['cpu']:.2f}",
-                ratio,
-            )  # fmt: skip
+                ratio, f"{res['rss_peak']:.0f}",
+            ])  # fmt: skip
+            table.add_row(*rows[-1])
             before = res["cpu"]
             print(f"{res['bytes']:,} bytes: {res['cpu']:.1f} s", file=sys.stderr, flush=True)
     finally:
@@ -210,7 +219,12 @@ def main() -> None:
         stub.stdin.close()
         stub.wait(timeout=10)
         shutil.rmtree(work, ignore_errors=True)
-    Console().print(table)
+    Console(width=160).print(table)
+    # The same as Markdown, for docs/PERFORMANCE.md.
+    print("| " + " | ".join(columns) + " |")
+    print("|" + " ---: |" * len(columns))
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
 
 
 if __name__ == "__main__":
