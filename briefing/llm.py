@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
-import json
 import logging
 import re
 import threading
@@ -36,8 +35,9 @@ import openai
 # openai imports its chat resource on first use (0.05 s); imported with brief, it no
 # longer holds up a run's first requests, which all wait for that import.
 import openai.resources.chat.chat
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
+from briefing.answers import SERVER_TEXT, Garbled, completion, describe
 from briefing.backoff import Backoff, retried, retry_after
 from briefing.budget import Budget
 from briefing.cache import Cache, cache_key
@@ -50,8 +50,6 @@ from briefing.slots import Slots
 T = TypeVar("T", bound=BaseModel)
 
 MODES = ("json_schema", "json_object_schema", "json_object")
-_SERVER_TEXT = 300  # characters of a server's error message shown
-_GARBLED_TEXT = 80  # characters shown of an answer that is not JSON
 log = logging.getLogger(__name__)
 _ERROR_CODE = re.compile(r"^Error code: \d+ - ")
 _REFUSED_REQUEST = frozenset({400, 413, 422})  # bad request, too large, unprocessable
@@ -203,7 +201,7 @@ class LLM:
                 answer = _strip_fences(content)
                 result = output.model_validate_json(answer)
             except (ValidationError, ValueError) as err:
-                problem = _describe(err)
+                problem = describe(err)
                 if attempt == 2:
                     raise OutputError(
                         f"{subject}: the model's answer did not fit the {output.__name__} "
@@ -287,7 +285,7 @@ class LLM:
                     ) as raw,
                 ):
                     body = deadline.read(raw)
-                response = _completion(raw.headers.get("content-type", ""), body)
+                response = completion(raw.headers.get("content-type", ""), body)
             except openai.BadRequestError as err:
                 if _refuses_format(err) and mode != MODES[-1]:
                     with self._lock:
@@ -380,7 +378,7 @@ class LLM:
                 what = "kept refusing (rate limit or quota)"
             else:
                 said = _ERROR_CODE.sub("", err.message)  # the client's own prefix
-                what = f"answered {err.status_code}: {said[:_SERVER_TEXT]}"
+                what = f"answered {err.status_code}: {said[:SERVER_TEXT]}"
             if err.status_code in _REFUSED_REQUEST:
                 # This request was refused (too long for the model, say); the
                 # others may pass: the run goes on without this article.
@@ -403,53 +401,6 @@ def _seconds(timeout: object) -> float | None:
         return float(timeout)
     read = getattr(timeout, "read", None)
     return float(read) if isinstance(read, int | float) else None
-
-
-class Garbled(Exception):
-    """A 2xx answer that is not a chat completion: an HTML error page from a proxy,
-    JSON of another shape, bytes. A passing fault, tried again like a 5xx."""
-
-
-class _Message(BaseModel):
-    content: str | None = None
-    refusal: str | None = None
-
-
-class _Choice(BaseModel):
-    message: _Message
-    finish_reason: str | None = None
-
-
-class _Usage(BaseModel):
-    prompt_tokens: int = Field(default=0, ge=0)
-    completion_tokens: int = Field(default=0, ge=0)
-
-
-class _Completion(BaseModel):
-    """What brief reads of a chat completion; every answer is checked against it
-    before use (the openai client builds its objects without validation, and hands
-    back the bare text of an answer that is not JSON)."""
-
-    choices: list[_Choice]
-    usage: _Usage | None = None
-
-
-def _completion(content_type: str, body: bytes) -> _Completion:
-    """The answer's body as a :class:`_Completion`; :class:`Garbled` if it is not one."""
-    try:
-        data = json.loads(body)
-    except (ValueError, RecursionError):
-        kind = content_type.split(";")[0].strip() or "no content type"
-        text = body[:_GARBLED_TEXT].decode("utf-8", "replace")
-        raise Garbled(f"{kind}, not JSON: {' '.join(text.split())[:_GARBLED_TEXT]!r}") from None
-    if isinstance(data, dict) and "choices" not in data and "error" in data:
-        error = data["error"]
-        said = error.get("message") if isinstance(error, dict) else error
-        raise Garbled(f"an error in a 200 answer: {str(said)[:_SERVER_TEXT]}")
-    try:
-        return _Completion.model_validate(data)
-    except ValidationError as err:
-        raise Garbled(f"JSON of another shape ({_describe(err)})") from None
 
 
 def _response_format(mode: str, name: str, schema: dict[str, Any]) -> dict[str, Any]:
@@ -496,13 +447,3 @@ def _strip_fences(content: str) -> str:
         text = text.split("\n", 1)[1] if "\n" in text else ""
         text = text.rsplit("```", 1)[0]
     return text.strip() or "{}"
-
-
-def _describe(err: Exception) -> str:
-    if isinstance(err, ValidationError):
-        parts = []
-        for item in err.errors()[:5]:
-            where = ".".join(str(p) for p in item["loc"]) or "answer"
-            parts.append(f"{where}: {item['msg']}")
-        return "; ".join(parts)
-    return str(err)

@@ -460,7 +460,7 @@ def test_a_fault_no_branch_foresaw_fails_only_the_call(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise KeyError("sk-test-SECRET-1234 went missing")
 
-    monkeypatch.setattr("briefing.llm._completion", broken)
+    monkeypatch.setattr("briefing.llm.completion", broken)
     fake_server.script.append(GOOD)
     with pytest.raises(CallError) as caught:
         llm.ask("test", MESSAGES, Verdict, subject="a.txt")
