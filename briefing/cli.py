@@ -6,20 +6,16 @@ message and its exit code; no traceback reaches the user.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import logging
 import os
 import sys
-import traceback
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
 
-from briefing import weights
+from briefing import failures, weights
 from briefing.config import load_config
 from briefing.console import (
     ProgressBar,
@@ -28,7 +24,6 @@ from briefing.console import (
     config_path,
     install_model,
     job_lines,
-    log_path,
     model_dir,
     plan_lines,
     plan_table,
@@ -43,13 +38,9 @@ from briefing.errors import (
     EXIT_USAGE,
     BriefError,
     ConfigError,
-    unexpected,
 )
+from briefing.failures import errors, runs
 from briefing.render import FORMATS
-from briefing.runlog import RunLog
-from briefing.secrets import Scrubber, secrets, url_secrets
-
-runs = logging.getLogger("briefing.cli")  # the run log: briefing/runlog.py
 
 if TYPE_CHECKING:  # the pipeline (and scikit-learn) load only for `brief make`
     from briefing import schedule as schedule_lib
@@ -62,47 +53,6 @@ Exit codes:
   {EXIT_PARTIAL}  partial: written, but some files or articles were left out
   {EXIT_BUSY}  busy: another run of the same job is still going (brief run)
 """
-
-
-@contextlib.contextmanager
-def errors(api_key: str | None = None, base_url: str | None = None) -> Iterator[RunLog]:
-    """Show a BriefError as one line on stderr and exit with its code.
-
-    The last line of defence: any other exception is logged with its trace to the
-    run log and shown as one line naming where it came from and where the trace is
-    (exit 1). Never a traceback on the terminal. What reaches the terminal and the
-    log is scrubbed (briefing/secrets.py) of the environment's secrets, of
-    ``api_key`` (a flag's) and of the password in ``base_url``."""
-    urls = [base_url, os.environ.get("OPENAI_BASE_URL")]
-    given = [api_key, *(value for url in urls for value in url_secrets(url))]
-    scrub = Scrubber(secrets(os.environ, given))
-    with RunLog(log_path(), scrub) as log:
-        runs.info("brief %s", " ".join(sys.argv[1:]))
-        try:
-            yield log
-        except BriefError as err:
-            runs.warning("%s", err)
-            click.echo(f"brief: {scrub.line(str(err))}", err=True)
-            sys.exit(err.exit_code)
-        except KeyboardInterrupt:
-            click.echo("brief: interrupted; nothing was written.", err=True)
-            sys.exit(130)
-        except Exception as err:
-            runs.exception("unexpected error")
-            message = f"{unexpected(err).split(';')[0]} in {origin(err)}; {log.where()}"
-            click.echo(f"brief: {scrub.line(message)}. Please report it.", err=True)
-            sys.exit(EXIT_FAILED)
-
-
-def origin(err: BaseException) -> str:
-    """Where in brief an exception was raised: the innermost frame of brief's own
-    code (file:line, function), else the innermost frame."""
-    frames = traceback.extract_tb(err.__traceback__)
-    ours = [f for f in frames if f"{os.sep}briefing{os.sep}" in f.filename] or frames
-    if not ours:
-        return "brief"
-    frame = ours[-1]
-    return f"{Path(frame.filename).name}:{frame.lineno} ({frame.name})"
 
 
 @click.group(epilog=EXIT_CODES)
@@ -186,12 +136,7 @@ def make(
         if not quiet:
             for line in result_lines(result):
                 click.echo(line)
-        for problem in result.briefing.problems:
-            verb = "skipped" if problem.skipped else "left out"
-            line = f"brief: {verb} {problem.path}: {problem.reason}"
-            click.echo(log.scrub.line(line), err=True)
-            runs.log(logging.INFO if problem.skipped else logging.WARNING, "%s %s: %s",
-                     verb, problem.path, problem.reason)  # fmt: skip
+        failures.problems(log, result.briefing.problems)
         if log.errors:
             click.echo(f"brief: {log.errors} unexpected errors; {log.where()}", err=True)
         sys.exit(result.exit_code)
@@ -473,10 +418,7 @@ def run_job(name: str, since: str | None, config_file: Path | None, quiet: bool)
         if not quiet:
             click.echo(log.scrub.line(f"brief: {name}: {result.message}"))
         left_out = result.briefing.problems if result.briefing else result.feed_problems
-        for problem in left_out:
-            if not problem.skipped:
-                line = f"brief: left out {problem.path}: {problem.reason}"
-                click.echo(log.scrub.line(line), err=True)
+        failures.problems(log, left_out, skipped=False)
         sys.exit(result.exit_code)
 
 
@@ -537,11 +479,4 @@ def main() -> None:
     try:
         cli()
     except Exception as err:  # from a command that has no errors() of its own
-        with RunLog(log_path(), Scrubber(secrets(os.environ))) as log:
-            runs.exception("unexpected error in brief %s", " ".join(sys.argv[1:]))
-            click.echo(
-                f"brief: {unexpected(err).split(';')[0]} in {origin(err)}; "
-                f"{log.where()}. Please report it.",
-                err=True,
-            )
-        sys.exit(EXIT_FAILED)
+        failures.last_resort(err)
