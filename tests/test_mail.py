@@ -143,6 +143,21 @@ def add_job(
     return config
 
 
+def run_mail_job(
+    config: Path, tmp_path: Path, smtp_server: Smtp, now: dt.datetime, env: dict[str, str]
+) -> jobs.RunResult:
+    """Job "m" of ``config`` run at ``now``, its state and cache under ``tmp_path``."""
+    return jobs.run_job(
+        "m",
+        config_path=config,
+        env=env,
+        now=lambda: now,
+        state_dir=tmp_path / "state",
+        cache_dir=lambda c: tmp_path / "cache",
+        smtp_context=smtp_server.client_context,
+    )
+
+
 def test_job_emails_the_briefing_over_starttls(
     smtp_server: Smtp, fake_server: FakeServer, tmp_path: Path
 ) -> None:
@@ -262,15 +277,8 @@ def test_a_failed_delivery_publishes_once_and_the_next_run_sends_only_the_mail(
     out, state = tmp_path / "out", tmp_path / "state" / "m" / "state.json"
 
     def run(password: str, now: dt.datetime) -> jobs.RunResult:
-        return jobs.run_job(
-            "m",
-            config_path=config,
-            env={"BRIEF_SMTP_PASSWORD": password},
-            now=lambda: now,
-            state_dir=tmp_path / "state",
-            cache_dir=lambda c: tmp_path / "cache",
-            smtp_context=smtp_server.client_context,
-        )
+        env = {"BRIEF_SMTP_PASSWORD": password}
+        return run_mail_job(config, tmp_path, smtp_server, now, env)
 
     with pytest.raises(UnsentError, match=r"refused the login.*brief run m. sends it") as first:
         run("wrong", NOW)
@@ -310,15 +318,8 @@ def test_an_unsent_mail_waits_while_new_briefings_are_published(
     inbox = tmp_path / "inbox"
 
     def run(password: str, now: dt.datetime) -> jobs.RunResult:
-        return jobs.run_job(
-            "m",
-            config_path=config,
-            env={"BRIEF_SMTP_PASSWORD": password},
-            now=lambda: now,
-            state_dir=tmp_path / "state",
-            cache_dir=lambda c: tmp_path / "cache",
-            smtp_context=smtp_server.client_context,
-        )
+        env = {"BRIEF_SMTP_PASSWORD": password}
+        return run_mail_job(config, tmp_path, smtp_server, now, env)
 
     with pytest.raises(UnsentError):
         run("wrong", NOW)
@@ -344,15 +345,8 @@ def test_job_secrets_appear_in_no_file_log_or_error(
     config = add_job(tmp_path, smtp_config(fake_server, smtp_server))
 
     def run(password: str, now: dt.datetime) -> jobs.RunResult:
-        return jobs.run_job(
-            "m",
-            config_path=config,
-            env={"BRIEF_SMTP_PASSWORD": password, "OPENAI_API_KEY": key},
-            now=lambda: now,
-            state_dir=tmp_path / "state",
-            cache_dir=lambda c: tmp_path / "cache",
-            smtp_context=smtp_server.client_context,
-        )
+        env = {"BRIEF_SMTP_PASSWORD": password, "OPENAI_API_KEY": key}
+        return run_mail_job(config, tmp_path, smtp_server, now, env)
 
     with pytest.raises(MailError, match="refused the login") as failed:
         run(wrong, NOW)
@@ -379,15 +373,7 @@ def test_a_server_that_echoes_the_password_is_scrubbed_everywhere(
     smtp_server.inbox.reply = f"554 refused: you logged in with {PASSWORD} \x1b]0;pwned\x07"
     config = add_job(tmp_path, smtp_config(fake_server, smtp_server))
     with pytest.raises(MailError) as failed:
-        jobs.run_job(
-            "m",
-            config_path=config,
-            env={"BRIEF_SMTP_PASSWORD": PASSWORD},
-            now=lambda: NOW,
-            state_dir=tmp_path / "state",
-            cache_dir=lambda c: tmp_path / "cache",
-            smtp_context=smtp_server.client_context,
-        )
+        run_mail_job(config, tmp_path, smtp_server, NOW, {"BRIEF_SMTP_PASSWORD": PASSWORD})
     assert "refused: you logged in with ***" in str(failed.value)
     log = next((tmp_path / "state").rglob("run.log")).read_text()
     assert "you logged in with ***" in log
