@@ -583,3 +583,14 @@ def test_timeout_is_a_deadline_for_a_server_that_drips_its_answer(
     assert time.monotonic() - started < 4.0  # two tries of 1 s, not two of 10 s
     fake_server.script.append(GOOD)  # the connection pool still serves the next call
     assert llm.ask("test", MESSAGES, Verdict, subject="b.txt") == Verdict(**GOOD)
+
+
+def test_an_answer_within_the_deadline_is_read_whole(fake_server: FakeServer) -> None:
+    """The deadline cuts only what runs past it: a slow start and a slow drip that end
+    in time are read whole (2 s and about 1 s under --timeout 4)."""
+    body = completion({"messages": MESSAGES}, json.dumps(GOOD))
+    fake_server.script += [Reply(body=body, delay=2.0), Reply(body=body, drip=0.005)]
+    llm = llm_for(fake_server, timeout=4.0)
+    for subject in ("a.txt", "b.txt"):
+        assert llm.ask("test", MESSAGES, Verdict, subject=subject) == Verdict(**GOOD)
+    assert len(fake_server.requests) == 2
