@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import pytest
 from fake_openai import FakeServer
+from feed_server import FeedServer
 
 import briefing
 
@@ -21,6 +22,16 @@ SEEDS = SHARED / "seeds"
 EXAMPLES = ROOT / "examples"
 BRIEFING = str(Path(briefing.__file__).resolve().parent)
 _T = TypeVar("_T")
+
+
+@pytest.fixture
+def web() -> Iterator[FeedServer]:
+    """A local web server of news feeds and pages (tests/feed_server.py)."""
+    server = FeedServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import datetime as dt
 import os
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
 
 import feedparser
@@ -28,15 +27,6 @@ NOW = dt.datetime(2026, 11, 22, 7, 0, tzinfo=dt.UTC)
 ATOM = "{http://www.w3.org/2005/Atom}"
 GOOD = ("ledger", "summaries", "capitalwire", "tribune")
 BAD = ("broken", "garbage", "hangs", "huge")
-
-
-@pytest.fixture
-def web() -> Iterator[FeedServer]:
-    server = FeedServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 class FeedJob:

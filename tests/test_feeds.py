@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,15 +20,6 @@ from briefing.errors import FeedError
 from briefing.fetch import Fetcher, Page
 from briefing.models import Article
 from briefing.schedule import FeedSource
-
-
-@pytest.fixture
-def web() -> Iterator[FeedServer]:
-    server = FeedServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def read_inbox(inbox: Path) -> list[Article]:
