@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
 
 from briefing import speakers, wording
-from briefing.grounding import SourceText
+from briefing.sourcetext import SourceText
 
 _T = TypeVar("_T")
 

@@ -16,8 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TypeVar
 
-from briefing.grounding import Checker, SourceText
+from briefing.grounding import Checker
 from briefing.models import ChunkNotes, Drop, Fact, Grounding, StoryFromSources
+from briefing.sourcetext import SourceText
 
 F = TypeVar("F", bound=Fact)
 

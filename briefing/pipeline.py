@@ -39,7 +39,7 @@ from briefing import chunking, drafts, ingest, workers
 from briefing.config import Config
 from briefing.errors import BriefError, CallError, ConfigError, LLMError, OutputError, unexpected
 from briefing.evidence import Evidence, Reader
-from briefing.grounding import Checker, SourceText
+from briefing.grounding import Checker
 from briefing.llm import LLM
 from briefing.models import (
     Article,
@@ -57,6 +57,7 @@ from briefing.models import (
 from briefing.notes import count_untraced, globalise, pack, resolve, story_ids, traceable_facts
 from briefing.notes import render as render_notes
 from briefing.prompts import Prompts, field_guide
+from briefing.sourcetext import SourceText
 from briefing.stories import (
     Doc,
     count_messages,

@@ -19,9 +19,9 @@ import tiktoken
 from briefing import chunking, clustering
 from briefing.config import Config
 from briefing.errors import ConfigError
-from briefing.grounding import SourceText
 from briefing.models import Article, Chunk, ChunkNotes, StoryFromSources
 from briefing.prompts import Prompts, field_guide
+from briefing.sourcetext import SourceText
 
 # Room left in the context window for the chat template's own tokens.
 _MARGIN = 64

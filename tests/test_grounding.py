@@ -9,9 +9,10 @@ import pytest
 from conftest import lines_run
 
 from briefing.chunking import split_sentences
-from briefing.grounding import Checker, SourceText, normalise
+from briefing.grounding import Checker
 from briefing.models import Actor, Event, Fact, Framing, Grounding, Point, Risk, StoryDraft
 from briefing.notes import traceable_facts
+from briefing.sourcetext import SourceText, normalise
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "seeds"
 # Source numbers as a later story of a briefing would have them (not 1 and 2), so that

@@ -12,8 +12,8 @@ from conftest import SEEDS
 from briefing import ingest, runner, weights
 from briefing.config import load_config
 from briefing.console import cache_dir
-from briefing.grounding import normalise
 from briefing.models import Briefing
+from briefing.sourcetext import normalise
 
 pytestmark = pytest.mark.model
 

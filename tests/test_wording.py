@@ -5,7 +5,7 @@ from __future__ import annotations
 from conftest import SEEDS
 
 from briefing import wording
-from briefing.grounding import normalise
+from briefing.sourcetext import normalise
 
 
 def seeds() -> dict[int, str]:
