@@ -36,7 +36,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from briefing import render
+from briefing import mdrender, render
 from briefing.errors import MailError
 from briefing.models import Briefing
 from briefing.secrets import Scrubber
@@ -121,7 +121,7 @@ def build_message(briefing: Briefing, *, sender: str, to: Sequence[str]) -> Emai
     message["To"] = ", ".join(to)
     message["Date"] = formatdate(briefing.generated_at.timestamp(), localtime=True)
     message["Message-ID"] = make_msgid(domain="brief.invalid")
-    message.set_content(render.to_markdown(briefing))
+    message.set_content(mdrender.to_markdown(briefing))
     message.add_alternative(render.to_html(briefing), subtype="html")
     return message
 

@@ -1,7 +1,8 @@
-"""Render a :class:`~briefing.models.Briefing` as Markdown, HTML and JSON, and write the files.
+"""Render a :class:`~briefing.models.Briefing` as HTML and JSON, and write the files
+(Markdown: :mod:`briefing.mdrender`).
 
 Everything a briefing says came from an article or from the model, so every piece of its text
-is untrusted. The two text formats keep it inert in different ways:
+is untrusted.
 
 **HTML** is built by one Jinja2 template (``briefing/templates/page.html.j2``) in an
 environment with ``autoescape=True``. Every ``{{ ... }}`` in the template is HTML-escaped by
@@ -18,15 +19,7 @@ every value on the way out (Jinja's ``finalize``), so the page always encodes as
 parses without errors. A Content-Security-Policy meta tag (no scripts, no external loads) is a
 second line of defence; the page has no JavaScript and loads nothing from the network.
 
-**Markdown** is assembled line by line. Untrusted text goes through :func:`md_text`, which
-folds it onto one line (so it cannot start a new block: no headings, HTML blocks, list items
-or link reference definitions), backslash-escapes ``\\ ` * _ [ ]`` (no emphasis, code or
-links), turns ``<`` that could open a tag or autolink into ``&lt;`` (``\\<`` is not an escape
-in every renderer, e.g. Python-Markdown) and escapes entity-like ``&`` and leading block
-markers. Source URLs become ``<url>`` autolinks only when :func:`http_url` accepts them.
-The only raw HTML in the Markdown is brief's own ``<a id="story-N"></a>`` anchors. (GFM
-renderers still auto-link bare ``http(s)://`` and ``www.`` text; that shows its target and
-cannot run code.)
+Markdown is written by :mod:`briefing.mdrender`, which says how it keeps text inert.
 """
 
 from __future__ import annotations
@@ -66,12 +59,6 @@ _ASTRAL_INVALID = re.compile(
     )
     + "]"
 )
-# CommonMark backslash escapes, https://spec.commonmark.org/0.31.2/#backslash-escapes
-_MD_INLINE = re.compile(r"([\\`*_\[\]])")
-_MD_TAG = re.compile(r"<(?=[A-Za-z/!?])")
-_MD_ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
-_MD_LEADING = re.compile(r"^(?:([#>=+-])|(\d+)([.)]))")
-_MD_TRAILING_HASHES = re.compile(r"(?<=\s)(#+)$")
 _LANG = re.compile(r"[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*")
 _LEVELS = ("low", "medium", "high")
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]|$)")
@@ -93,16 +80,6 @@ def clean(text: str) -> str:
     if not text.isascii() and _ASTRAL.search(text):
         text = _ASTRAL_INVALID.sub("", text)
     return text
-
-
-def md_text(text: str) -> str:
-    """Untrusted ``text`` as inert Markdown inline text on one line, still readable."""
-    text = " ".join(clean(text).split())
-    text = _MD_INLINE.sub(r"\\\1", text)
-    text = _MD_ENTITY.sub(r"\\&", text)
-    text = _MD_TAG.sub("&lt;", text)
-    text = _MD_LEADING.sub(lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\{m[3]}", text)
-    return _MD_TRAILING_HASHES.sub(lambda m: "\\#" * len(m[1]), text)
 
 
 def http_url(url: str | None) -> str | None:
@@ -131,12 +108,12 @@ def cite_numbers(cites: Iterable[str], fallback: Iterable[int] = ()) -> list[int
     return sorted(numbers or set(fallback))
 
 
-def _sentence(text: str) -> str:
+def as_sentence(text: str) -> str:
     text = text.strip()
     return text if not text or text[-1] in ".!?…\"'”’)" else text + "."
 
 
-def _outlet(sources: dict[int, Source], number: int) -> str:
+def outlet_name(sources: dict[int, Source], number: int) -> str:
     source = sources.get(number)
     return source.outlet if source and source.outlet.strip() else f"Source {number}"
 
@@ -145,7 +122,7 @@ def _count(n: int, one: str, many: str) -> str:
     return f"{n:,} {one if n == 1 else many}"
 
 
-def _summary_line(briefing: Briefing) -> str:
+def summary_line(briefing: Briefing) -> str:
     line = (
         f"{_count(len(briefing.stories), 'story', 'stories')} from "
         f"{_count(len(briefing.sources), 'source', 'sources')} · generated "
@@ -157,14 +134,14 @@ def _summary_line(briefing: Briefing) -> str:
     return line
 
 
-def _usage_line(usage: Usage | StepUsage) -> str:
+def usage_line(usage: Usage | StepUsage) -> str:
     line = f"{_count(usage.calls, 'model call', 'model calls')}"
     if usage.cached:
         line += f", {_count(usage.cached, 'answer', 'answers')} from the cache"
     return f"{line}; {usage.prompt_tokens:,} prompt + {usage.completion_tokens:,} completion tokens"
 
 
-def _grounding_line(briefing: Briefing) -> str:
+def grounding_line(briefing: Briefing) -> str:
     g = briefing.grounding
     return (
         f"{g.checked:,} checked, {g.verified:,} verified, {g.dropped:,} dropped, "
@@ -176,142 +153,6 @@ def grounding_reasons(briefing: Briefing) -> list[str]:
     """What grounding removed (or marked) and why, one line per kind and reason."""
     counts = Counter((f.kind, f.reason) for f in briefing.grounding.failures)
     return [f"{kind} ×{n}: {reason}" for (kind, reason), n in counts.most_common()]
-
-
-# --- Markdown ----------------------------------------------------------------------------
-
-
-def _md_cites(numbers: Iterable[int]) -> str:
-    marks = "".join(f"[{n}]" for n in numbers)
-    return f" {marks}" if marks else ""
-
-
-def _md_unverified(reason: str | None) -> str:
-    return f" *(unverified: {md_text(reason)})*" if reason else ""
-
-
-def _md_story(story: Story, sources: dict[int, Source]) -> list[str]:
-    def cites(item_cites: list[str]) -> str:
-        return _md_cites(cite_numbers(item_cites, story.sources))
-
-    out = [
-        f'<a id="story-{story.number}"></a>',
-        "",
-        f"## {story.number}. {md_text(story.headline)}",
-        "",
-    ]
-    if story.top_line.strip():
-        out += [f"**{md_text(story.top_line)}**", ""]
-    if story.summary.strip():
-        out += [md_text(story.summary) + _md_cites(story.sources), ""]
-
-    def section(title: str, items: list[str], lead: str = "") -> None:
-        if not items and not lead:
-            return
-        out.extend([f"**{title}**", ""])
-        if lead:
-            out.extend([lead, ""])
-        if items:
-            out.extend([*items, ""])
-
-    actors = []
-    for a in story.actors:
-        line = f"- **{md_text(a.name)}**"
-        if a.role.strip():
-            line += f" ({md_text(a.role)})"
-        if a.position.strip():
-            line += f": {md_text(_sentence(a.position))}"
-        if a.quote.strip():
-            line += f" “{md_text(a.quote)}”"
-        actors.append(line + cites(a.cites) + _md_unverified(a.unverified))
-    section("Key actors", actors)
-
-    section(
-        "Risks (likelihood and impact: low, medium, high)",
-        [
-            f"- {md_text(r.risk)} — exposed: {md_text(r.exposed)}; likelihood {r.likelihood}, "
-            f"impact {r.impact}{cites(r.cites)}{_md_unverified(r.unverified)}"
-            for r in story.risks
-        ],
-    )
-    section(
-        "Where the outlets agree",
-        [
-            f"- {md_text(p.text)}{cites(p.cites)}{_md_unverified(p.unverified)}"
-            for p in story.agreement
-        ],
-    )
-    framings = []
-    for f in story.framings:
-        line = f"- *{md_text(_outlet(sources, f.source))}* [{f.source}]: {md_text(f.framing)}"
-        if f.wording.strip():
-            line += f" — “{md_text(f.wording)}”"
-        framings.append(line + _md_unverified(f.unverified))
-    section("How the framing differs", framings, md_text(story.divergence))
-    section(
-        "Timeline",
-        [
-            f"- **{md_text(e.date)}**: {md_text(e.event)}{cites(e.cites)}"
-            f"{_md_unverified(e.unverified)}"
-            for e in story.timeline
-        ],
-    )
-    section("Open questions", [f"- {md_text(q)}" for q in story.open_questions if q.strip()])
-    return out
-
-
-def _md_source(source: Source) -> list[str]:
-    line = f"{source.number}. {md_text(source.outlet)} — {md_text(source.title or '(untitled)')}"
-    if source.published:
-        line += f" ({md_text(source.published)})"
-    url = http_url(source.url)
-    if url:
-        line += f" <{url}>"
-    elif source.url:
-        line += f" {md_text(source.url)}"
-    lines = [line]
-    if source.duplicates:
-        lines.append("   also as: " + ", ".join(md_text(p) for p in source.duplicates))
-    return lines
-
-
-def to_markdown(briefing: Briefing) -> str:
-    """The briefing as Markdown that reads well in a terminal and renders safely anywhere."""
-    sources = {s.number: s for s in briefing.sources}
-    out = [
-        f"# {md_text(briefing.title)}",
-        "",
-        f"{briefing.date.isoformat()} · {_summary_line(briefing)}",
-        "",
-    ]
-    if briefing.top_lines:
-        out += ["## Top lines", ""]
-        out += [
-            f"{i}. [{md_text(t.text)}](#story-{t.story}){_md_cites(t.sources)}"
-            for i, t in enumerate(briefing.top_lines, 1)
-        ]
-        out.append("")
-    for story in briefing.stories:
-        out += _md_story(story, sources)
-    if briefing.sources:
-        out += ["## Sources", ""]
-        for source in briefing.sources:
-            out += _md_source(source)
-        out.append("")
-    out += [
-        "---",
-        "",
-        f"- Model: {md_text(briefing.model)}",
-        f"- Usage: {_usage_line(briefing.usage)}",
-        f"- Grounding: {_grounding_line(briefing)}",
-        *[f"  - {md_text(line)}" for line in grounding_reasons(briefing)],
-        "",
-    ]
-    if briefing.problems:
-        out += ["**Left out**", ""]
-        out += [f"- {md_text(p.path)}: {md_text(p.reason)}" for p in briefing.problems]
-        out.append("")
-    return "\n".join(out)
 
 
 # --- HTML --------------------------------------------------------------------------------
@@ -367,7 +208,7 @@ def text_direction(language: str) -> str:
 
 
 def _covered(story: Story, sources: dict[int, Source]) -> str:
-    outlets = dict.fromkeys(_outlet(sources, n) for n in story.sources)
+    outlets = dict.fromkeys(outlet_name(sources, n) for n in story.sources)
     head = _count(len(story.sources), "source", "sources")
     return f"{head}: {', '.join(outlets)}" if outlets else head
 
@@ -382,9 +223,9 @@ def to_html(briefing: Briefing, compiled: jinja2.BytecodeCache | None = None) ->
         "covered": lambda story: _covered(story, sources),
         "risk_key": lambda story, index: keys[(story, index)],
         "http_url": http_url,
-        "sentence": _sentence,
+        "sentence": as_sentence,
         "day": lambda text: text[:10] if _ISO_DAY.match(text) else text,
-        "outlet": lambda n: _outlet(sources, n),
+        "outlet": lambda n: outlet_name(sources, n),
         "level": lambda v: v if v in _LEVELS else "unknown",
     }
     return template("page.html.j2", compiled).render(
@@ -395,9 +236,9 @@ def to_html(briefing: Briefing, compiled: jinja2.BytecodeCache | None = None) ->
         matrix=charts.risk_matrix(briefing),
         grid=charts.coverage_grid(briefing),
         known_sources=set(sources),
-        summary_line=_summary_line(briefing),
-        usage_line=_usage_line,
-        grounding_line=_grounding_line(briefing),
+        summary_line=summary_line(briefing),
+        usage_line=usage_line,
+        grounding_line=grounding_line(briefing),
         grounding_reasons=grounding_reasons(briefing),
         **helpers,
     )
@@ -454,8 +295,10 @@ def briefing_texts(
             f"unknown output format {', '.join(map(repr, unknown))}; "
             f"valid formats are {', '.join(FORMATS)}"
         )
+    from briefing import mdrender  # it imports this module
+
     renderers: dict[str, Callable[[Briefing], str]] = {
-        "md": to_markdown,
+        "md": mdrender.to_markdown,
         "html": lambda b: to_html(b, compiled),
         "json": to_json,
     }

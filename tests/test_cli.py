@@ -19,7 +19,7 @@ from conftest import EXAMPLES, ROOT, SEEDS
 from fake_openai import FakeServer, Reply, completion
 
 from briefing.cli import cli
-from briefing.render import md_text
+from briefing.mdrender import md_text
 
 
 def run(tmp_path: Path, *args: str, env: dict[str, str | None] | None = None) -> Result:

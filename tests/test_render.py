@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
-from briefing import render
+from briefing import mdrender, render
 from briefing.errors import RenderError
 from briefing.models import (
     Actor,
@@ -209,7 +209,7 @@ def visible_text(root: ET.Element) -> str:
 
 
 def test_markdown_has_headlines_sources_and_citations() -> None:
-    md = render.to_markdown(make_briefing())
+    md = mdrender.to_markdown(make_briefing())
     assert md.startswith("# Morning briefing\n")
     assert "2024-05-02 · 2 stories from 3 sources" in md
     assert "## 1. Ceasefire talks resume in Cairo" in md
@@ -255,7 +255,7 @@ def test_markdown_has_headlines_sources_and_citations() -> None:
 
 
 def test_markdown_leaves_out_empty_sections() -> None:
-    md = render.to_markdown(make_briefing())
+    md = mdrender.to_markdown(make_briefing())
     story2 = md[md.index("## 2.") : md.index("## Sources")]
     assert "**Where the outlets agree**" not in story2
     assert "**Timeline**" not in story2
@@ -282,7 +282,7 @@ def test_markdown_leaves_out_empty_sections() -> None:
     ],
 )
 def test_md_text_escapes(raw: str, expected: str) -> None:
-    assert render.md_text(raw) == expected
+    assert mdrender.md_text(raw) == expected
 
 
 # Python-Markdown, and CommonMark with raw HTML allowed (as GitHub and chat apps read it)
@@ -295,7 +295,7 @@ MD_RENDERERS = {
 @pytest.mark.parametrize("renderer", MD_RENDERERS)
 @pytest.mark.parametrize("evil", HOSTILE)
 def test_markdown_renders_inert(evil: str, renderer: str) -> None:
-    md = render.to_markdown(make_briefing(evil))
+    md = mdrender.to_markdown(make_briefing(evil))
     # Untrusted text is kept on one line, so it cannot open blocks of its own.
     assert "\n<script" not in md and "\n<img" not in md
     # What a Markdown renderer makes of it: no active element, only our links.
@@ -444,7 +444,7 @@ def test_write_briefing_writes_each_format(tmp_path: Path) -> None:
     out = tmp_path / "out" / "nested"
     paths = render.write_briefing(briefing, out, "briefing-2024-05-02", render.FORMATS)
     assert paths == [out / f"briefing-2024-05-02.{ext}" for ext in ("md", "html", "json")]
-    assert paths[0].read_text(encoding="utf-8") == render.to_markdown(briefing)
+    assert paths[0].read_text(encoding="utf-8") == mdrender.to_markdown(briefing)
     parse_html(paths[1].read_text(encoding="utf-8"))
     assert Briefing.model_validate_json(paths[2].read_text(encoding="utf-8")) == briefing
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in paths)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from test_render import assert_inert, make_briefing, parse_html, visible_text
 
-from briefing import render
+from briefing import mdrender, render
 from briefing.models import Briefing
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -147,9 +147,9 @@ def test_page_direction_follows_the_language(language: str, direction: str) -> N
 
 def test_markdown_of_the_example_names_every_story() -> None:
     briefing = example()
-    md = render.to_markdown(briefing)
+    md = mdrender.to_markdown(briefing)
     for story in briefing.stories:
-        assert f"## {story.number}. {render.md_text(story.headline)}" in md
+        assert f"## {story.number}. {mdrender.md_text(story.headline)}" in md
     assert "<svg" not in md  # Markdown stays text: the pictures are the page's
 
 

@@ -11,7 +11,7 @@ import pytest
 from rich.console import Console
 from test_render import make_briefing
 
-from briefing import render, show
+from briefing import mdrender, render, show
 from briefing.errors import EXIT_USAGE, InputError
 from briefing.models import Briefing
 
@@ -51,7 +51,7 @@ def test_show_prints_the_example_compactly() -> None:
     # risks carry the keys of the page's risk matrix
     assert "R1 " in flat and "likelihood high, impact high" in flat
     # compact: far shorter than the Markdown of the same briefing
-    assert len(result.stdout.splitlines()) < len(render.to_markdown(briefing).splitlines())
+    assert len(result.stdout.splitlines()) < len(mdrender.to_markdown(briefing).splitlines())
 
 
 def test_untrusted_text_is_neither_markup_nor_escape_codes() -> None:
