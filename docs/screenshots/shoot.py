@@ -19,7 +19,8 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from briefing import render
+from briefing import mdrender, render
+from briefing.files import atomic_write
 from briefing.models import Briefing
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,8 +47,8 @@ def main() -> int:
         print("chromium is not installed: apt-get install chromium", file=sys.stderr)
         return 1
     briefing = Briefing.model_validate_json(EXAMPLE.with_suffix(".json").read_text("utf-8"))
-    render.atomic_write(EXAMPLE.with_suffix(".html"), render.to_html(briefing))
-    render.atomic_write(EXAMPLE.with_suffix(".md"), render.to_markdown(briefing))
+    atomic_write(EXAMPLE.with_suffix(".html"), render.to_html(briefing))
+    atomic_write(EXAMPLE.with_suffix(".md"), mdrender.to_markdown(briefing))
     url = EXAMPLE.with_suffix(".html").as_uri()
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=FLAGS)
