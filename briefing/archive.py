@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import jinja2
@@ -33,13 +33,39 @@ from pydantic import BaseModel, Field, ValidationError
 from briefing import render
 from briefing.errors import RenderError
 from briefing.files import write_set
-from briefing.models import Briefing
+from briefing.models import Article, Briefing, Story, StoryRef
 
 INDEX_JSON = "index.json"
 INDEX_HTML = "index.html"
 LATEST_HTML = "latest.html"
 # The names publish gives briefings: a date, then optionally a time of day (and a counter).
+# A story record keeps what finds its story again (articles, leads, what it said) for
+# this many days; after that, its headline and days only (for the index page).
+KEEP_DAYS = 31
+LEAD_WORDS = 60  # words of an article kept in its story's record
 STEM = re.compile(r"\d{4}-\d{2}-\d{2}(?:-\d{4}(?:\d{2})?(?:-\d+)?)?")
+
+
+class StoryRecord(BaseModel):
+    """What a later briefing of the job needs of a story: its articles, to find it
+    again (:mod:`briefing.continuity`), what it said, to tell what is new, and the
+    days it ran before."""
+
+    number: int
+    headline: str
+    paths: list[str] = Field(description="Its articles (and copies), relative to the job's folder.")
+    outlets: list[str] = Field(default_factory=list)
+    actors: dict[str, str] = Field(default_factory=dict, description="Name -> position.")
+    said: list[str] = Field(
+        default_factory=list, description="Its top line, summary, points, events and risks."
+    )
+    leads: list[str] = Field(
+        default_factory=list,
+        description="Each article's title and first words: the story, should its files go.",
+    )
+    before: list[StoryRef] = Field(
+        default_factory=list, description="The earlier briefings' story it continues, oldest first."
+    )
 
 
 class Entry(BaseModel):
@@ -53,6 +79,7 @@ class Entry(BaseModel):
     stories: int = 0
     sources: int = 0
     files: list[str] = Field(default_factory=list, description="Names of the files written.")
+    story_records: list[StoryRecord] = Field(default_factory=list)
 
 
 class Archive(BaseModel):
@@ -97,6 +124,7 @@ def publish(
     formats: Sequence[str],
     title: str | None = None,
     compiled: jinja2.BytecodeCache | None = None,
+    articles: Sequence[Article] = (),
 ) -> list[Path]:
     """Write ``briefing`` under a free dated name and update latest.html and the index
     (headed ``title``, by default the folder's name); ``compiled`` keeps the page
@@ -107,7 +135,15 @@ def publish(
     (:func:`briefing.files.write_set`): a failure on any of them leaves the folder as it
     was, with no new briefing and the pages unchanged.
     """
-    texts = publication(briefing, out_dir, now=now, formats=formats, title=title, compiled=compiled)
+    texts = publication(
+        briefing,
+        out_dir,
+        now=now,
+        formats=formats,
+        title=title,
+        compiled=compiled,
+        articles=articles,
+    )
     render.make_folder(out_dir)
     write_set(texts)
     return list(texts)
@@ -121,13 +157,16 @@ def publication(
     formats: Sequence[str],
     title: str | None = None,
     compiled: jinja2.BytecodeCache | None = None,
+    articles: Sequence[Article] = (),
 ) -> dict[Path, str]:
     """What :func:`publish` writes, path by path, the briefing's own files first;
-    nothing is written (a caller may add files of its own to the set)."""
+    nothing is written (a caller may add files of its own to the set). ``articles``,
+    those briefed, give the archive's record of each story its articles' leads."""
     archive = load(out_dir)  # a damaged record stops the run before anything is written
     stem = pick_stem(out_dir, now)
     texts = render.briefing_texts(briefing, out_dir, stem, formats, compiled=compiled)
-    archive.briefings = [e for e in archive.briefings if e.stem != stem]
+    by_id = {article.id: article for article in articles}
+    archive.briefings = [_pruned(e, briefing.date) for e in archive.briefings if e.stem != stem]
     archive.briefings.append(
         Entry(
             stem=stem,
@@ -138,6 +177,7 @@ def publication(
             stories=len(briefing.stories),
             sources=len(briefing.sources),
             files=[path.name for path in texts],
+            story_records=[record(story, briefing, by_id) for story in briefing.stories],
         )
     )
     page = texts.get(out_dir / f"{stem}.html")
@@ -154,17 +194,77 @@ def publication(
     return texts
 
 
+def record(story: Story, briefing: Briefing, articles: Mapping[str, Article]) -> StoryRecord:
+    """The archive's record of ``story`` of ``briefing`` (``articles`` by id: the leads
+    are taken from them)."""
+    sources = {source.number: source for source in briefing.sources}
+    mine = [sources[n] for n in story.sources if n in sources]
+    said = [story.top_line, story.summary, *(p.text for p in story.agreement)]
+    said += [f"{e.date}: {e.event}" for e in story.timeline] + [r.risk for r in story.risks]
+    before: list[StoryRef] = []
+    if story.continues is not None:
+        earlier = story.continues
+        before = [*earlier.before, StoryRef.model_validate(earlier.model_dump())]
+    return StoryRecord(
+        number=story.number,
+        headline=story.headline,
+        paths=[path for source in mine for path in (source.path, *source.duplicates)],
+        outlets=list(dict.fromkeys(source.outlet for source in mine)),
+        actors={actor.name: actor.position for actor in story.actors},
+        said=[text for text in said if text.strip()],
+        leads=[_lead(articles[s.article_id]) for s in mine if s.article_id in articles],
+        before=before,
+    )
+
+
+def _ref_link(ref: StoryRef, by_stem: dict[str, Entry]) -> str | None:
+    """The link to an earlier day's story, while that briefing is in the archive."""
+    entry = by_stem.get(ref.briefing)
+    return story_link(entry, ref.story) if entry is not None else None
+
+
+def _pruned(entry: Entry, today: dt.date) -> Entry:
+    """``entry`` without what its stories' records keep for later briefings, once it
+    is :data:`KEEP_DAYS` old (so that index.json stays small over years)."""
+    if (today - entry.date).days <= KEEP_DAYS:
+        return entry
+    records = [
+        StoryRecord(number=r.number, headline=r.headline, paths=[], before=r.before)
+        for r in entry.story_records
+    ]
+    return entry.model_copy(update={"story_records": records})
+
+
+def _lead(article: Article) -> str:
+    return f"{article.title}\n\n{' '.join(article.text.split()[:LEAD_WORDS])}"
+
+
+def story_link(entry: Entry, number: int) -> str | None:
+    """Where story ``number`` of ``entry`` is: its HTML (or Markdown) file and anchor."""
+    link = briefing_link(entry)
+    return f"{link}#story-{number}" if link and not link.endswith(".json") else link
+
+
 def to_index_html(
     archive: Archive, *, title: str, compiled: jinja2.BytecodeCache | None = None
 ) -> str:
     """The archive as an HTML page, newest briefing first."""
     entries = []
+    by_stem = {entry.stem: entry for entry in archive.briefings}
     for entry in sorted(archive.briefings, key=lambda e: e.generated_at, reverse=True):
         link = briefing_link(entry)
         label = entry.date.isoformat()
         if entry.stem != label:
             label += f" {entry.generated_at:%H:%M}"
-        entries.append({**entry.model_dump(), "link": link, "label": label})
+        stories = [
+            {
+                "headline": r.headline,
+                "link": story_link(entry, r.number),
+                "days": [(ref.date.isoformat(), _ref_link(ref, by_stem)) for ref in r.before],
+            }
+            for r in entry.story_records
+        ]
+        entries.append({**entry.model_dump(), "link": link, "label": label, "story_list": stories})
     has_latest = any(e.stem and f"{e.stem}.html" in e.files for e in archive.briefings)
     return render.template("index.html.j2", compiled).render(
         title=f"Briefings: {title}" if title else "Briefings", entries=entries, latest=has_latest

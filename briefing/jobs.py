@@ -47,7 +47,7 @@ from typing import Any
 import filelock
 from pydantic import BaseModel, Field, ValidationError
 
-from briefing import archive, feeds, ingest, mail, render, runner
+from briefing import archive, continuity, feeds, ingest, mail, render, runner
 from briefing.cache import compiled_templates
 from briefing.config import Config, load_config, read_config_file
 from briefing.errors import (
@@ -296,6 +296,7 @@ def _run(
         http_client=http_client,
         warn=notes.append,
     )
+    briefing = _follow(briefing, new, job.input, config.out_dir, notes, log)
     texts = archive.publication(
         briefing,
         config.out_dir,
@@ -303,6 +304,7 @@ def _run(
         formats=config.formats,
         title=f"job {job.name}",
         compiled=compiled_templates(cache_dir),
+        articles=new,
     )
     files = list(texts)
     stem = files[0].stem
@@ -396,6 +398,43 @@ def _read(job: Job, out_dir: Path) -> tuple[list[Article], list[Problem]]:
     for item in ingest.iter_folder(job.input, exclude=out_dir):
         (articles if isinstance(item, Article) else problems).append(item)  # type: ignore[arg-type]
     return articles, problems
+
+
+def _follow(
+    briefing: Briefing,
+    new: list[Article],
+    folder: Path,
+    out_dir: Path,
+    notes: list[str],
+    log: Callable[[str, BaseException], None] | None,
+) -> Briefing:
+    """``briefing`` with its stories linked to the job's earlier stories they continue
+    (:func:`briefing.continuity.follow`). Linking is an extra: if it fails, the briefing
+    goes out unlinked and the run's line says why."""
+    try:
+        return continuity.follow(
+            briefing, new, archive.load(out_dir), functools.partial(_reread, folder)
+        )
+    except BriefError:
+        raise  # a damaged index.json: publishing would stop on it too, with its fix
+    except Exception as err:  # an extra must not cost the briefing
+        message = f"stories not linked to earlier days ({err.__class__.__name__}: {err})"
+        notes.append(message)
+        if log is not None:
+            log(message, err)  # the trace, in the run log
+        return briefing
+
+
+def _reread(folder: Path, path: str) -> Article | None:
+    """An earlier article of the job's folder, or None when it is gone or unusable (or
+    a path of the archive that points outside the folder)."""
+    target = folder / path
+    try:
+        if not target.resolve().is_relative_to(folder.resolve()):
+            return None
+        return ingest.read_article(target, folder)
+    except (BriefError, OSError, ValueError):
+        return None
 
 
 def _changed_within(path: Path, start: dt.datetime) -> bool:

@@ -14,17 +14,19 @@ cannot run code.)
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from briefing.models import Briefing, Source, Story
 from briefing.render import (
     as_sentence,
     cite_numbers,
     clean,
+    days_text,
     grounding_line,
     grounding_reasons,
     http_url,
     outlet_name,
+    own_link,
     summary_line,
     usage_line,
 )
@@ -69,6 +71,7 @@ def _md_story(story: Story, sources: dict[int, Source]) -> list[str]:
         f"## {story.number}. {md_text(story.headline)}",
         "",
     ]
+    out += _md_continues(story, cites)
     if story.top_line.strip():
         out += [f"**{md_text(story.top_line)}**", ""]
     if story.summary.strip():
@@ -126,6 +129,31 @@ def _md_story(story: Story, sources: dict[int, Source]) -> list[str]:
         ],
     )
     section("Open questions", [f"- {md_text(q)}" for q in story.open_questions if q.strip()])
+    return out
+
+
+def _md_continues(story: Story, cites: Callable[[list[str]], str]) -> list[str]:
+    """A continuing story's lead: the earlier story (linked) and what is new since."""
+    earlier, new = story.continues, story.new_since
+    if earlier is None:
+        return []
+    link = own_link(earlier.link)
+    title = f"[{md_text(earlier.headline)}]({link})" if link else f"“{md_text(earlier.headline)}”"
+    out = [f"*Continues {title}, in the briefings of {days_text(story)}.*", ""]
+    if new is None:
+        return out
+    lines = [f"- {md_text(p.text)}{cites(p.cites)}" for p in new.facts]
+    lines += [
+        f"- **{md_text(c.name)}** now: {md_text(as_sentence(c.now))} (before: "
+        f"{md_text(as_sentence(c.before))}){cites(c.cites)}"
+        for c in new.changed
+    ]
+    if new.actors:
+        lines.append(f"- New in the story: {', '.join(md_text(a) for a in new.actors)}")
+    if new.outlets:
+        lines.append(f"- New outlets: {', '.join(md_text(o) for o in new.outlets)}")
+    if lines:
+        out += [f"**New since {earlier.date.isoformat()}**", "", *lines, ""]
     return out
 
 

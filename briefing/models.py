@@ -299,6 +299,46 @@ class StoryFromSources(StoryDraft):
 # --- The briefing -------------------------------------------------------------------------
 
 
+class StoryRef(BaseModel):
+    """A story of an earlier briefing of the same job: where it is."""
+
+    briefing: str = Field(description="The briefing's name, e.g. 2026-11-21.")
+    date: dt.date
+    story: int = Field(description="The story's number in that briefing.")
+    link: str | None = Field(
+        default=None,
+        description="Its place, relative to the output folder: 2026-11-21.html#story-2.",
+    )
+
+
+class Earlier(StoryRef):
+    """The story of an earlier briefing that a story continues (found by brief)."""
+
+    headline: str
+    before: list[StoryRef] = Field(
+        default_factory=list, description="The days the story ran before that one, oldest first."
+    )
+
+
+class Change(BaseModel):
+    """An actor whose position is not the one the earlier story gave."""
+
+    name: str
+    before: str
+    now: str
+    cites: list[str] = Field(default_factory=list)
+
+
+class NewSince(BaseModel):
+    """What a continuing story adds to the earlier one, found by brief by comparing the
+    two: its items the earlier story did not say, its actors and outlets not in it."""
+
+    facts: list[Point] = Field(default_factory=list)
+    actors: list[str] = Field(default_factory=list, description="Actors new to the story.")
+    changed: list[Change] = Field(default_factory=list)
+    outlets: list[str] = Field(default_factory=list, description="Outlets new to the story.")
+
+
 class Story(StoryDraft):
     """A story of the briefing: the model's draft plus what brief derived."""
 
@@ -310,6 +350,10 @@ class Story(StoryDraft):
         "(names, places, what happened), heaviest first; for a single article, its own "
         "heaviest terms.",
     )
+    continues: Earlier | None = Field(
+        default=None, description="The earlier briefing's story this one continues, if any."
+    )
+    new_since: NewSince | None = None
 
 
 class TopLine(BaseModel):

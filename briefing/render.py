@@ -98,6 +98,25 @@ def http_url(url: str | None) -> str | None:
     return url
 
 
+_OWN_LINK = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:-\d{4}(?:\d{2})?(?:-\d+)?)?\.(?:html|md)(?:#story-\d+)?"
+)
+
+
+def own_link(link: str | None) -> str | None:
+    """``link`` if it is one brief makes to an earlier briefing of its output folder
+    (``2026-11-21.html#story-2``), else None: only those become links."""
+    return link if link and _OWN_LINK.fullmatch(link) else None
+
+
+def days_text(story: Story) -> str:
+    """The days a continuing story ran before, oldest first: "2026-11-20, 2026-11-21"."""
+    if story.continues is None:
+        return ""
+    days = [ref.date for ref in story.continues.before] + [story.continues.date]
+    return ", ".join(day.isoformat() for day in dict.fromkeys(days))
+
+
 def cite_numbers(cites: Iterable[str], fallback: Iterable[int] = ()) -> list[int]:
     """Source numbers of sentence ids ``"N.K"``: unique and sorted; ``fallback`` if none."""
     numbers = set()
@@ -223,6 +242,8 @@ def to_html(briefing: Briefing, compiled: jinja2.BytecodeCache | None = None) ->
         "covered": lambda story: _covered(story, sources),
         "risk_key": lambda story, index: keys[(story, index)],
         "http_url": http_url,
+        "own_link": own_link,
+        "days_text": days_text,
         "sentence": as_sentence,
         "day": lambda text: text[:10] if _ISO_DAY.match(text) else text,
         "outlet": lambda n: outlet_name(sources, n),

@@ -40,6 +40,7 @@ class Route:
     conditional: bool = True  # answers 304 to a matching If-None-Match / If-Modified-Since
     headers: dict[str, str] = field(default_factory=dict)
     statuses: list[int] = field(default_factory=list)  # answered first, one per request
+    last_modified: str = LAST_MODIFIED  # a feed changed since gives a later one
 
 
 class FeedServer:
@@ -113,7 +114,7 @@ class FeedServer:
                 etag = '"' + hashlib.sha1(route.body).hexdigest()[:16] + '"'
                 if route.conditional and (
                     self.headers.get("If-None-Match") == etag
-                    or self.headers.get("If-Modified-Since") == LAST_MODIFIED
+                    or self.headers.get("If-Modified-Since") == route.last_modified
                 ):
                     self.send_response(304)
                     self.send_header("ETag", etag)
@@ -122,7 +123,7 @@ class FeedServer:
                     return
                 headers = dict(route.headers)
                 if route.conditional:
-                    headers |= {"ETag": etag, "Last-Modified": LAST_MODIFIED}
+                    headers |= {"ETag": etag, "Last-Modified": route.last_modified}
                 self._send(
                     route.status, route.body, route.content_type, headers, route.pause, route.piece
                 )

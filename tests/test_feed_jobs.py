@@ -17,9 +17,9 @@ import feedparser
 import pytest
 from click.testing import CliRunner, Result
 from fake_openai import FakeServer
-from feed_server import FeedServer, fetcher, serve_all
+from feed_server import RSS, FeedServer, fetcher, serve_all
 
-from briefing import jobs, schedule, sources
+from briefing import archive, jobs, schedule, sources
 from briefing.cli import cli as main
 from briefing.errors import EXIT_OK, EXIT_PARTIAL, FeedError, JobError
 
@@ -146,6 +146,57 @@ def test_the_output_folder_carries_a_valid_atom_feed(
     job.run(NOW + dt.timedelta(days=2))  # nothing new: the feed is left as it was
     again = ET.parse(path).getroot().findall(f"{ATOM}entry")
     assert [e.findtext(f"{ATOM}id") for e in again] == ids
+
+
+def test_day_two_links_its_continuing_story_to_day_one_and_leads_with_the_news(
+    tmp_path: Path, fake_server: FakeServer, web: FeedServer
+) -> None:
+    job = FeedJob(tmp_path, fake_server, web, ("ledger", "capitalwire", "summaries"))
+    first = job.run(NOW)
+    assert first.status == "ok" and first.briefing is not None, first.message
+    cable = next(s for s in first.briefing.stories if "cable" in s.grouped_by)
+    assert all(s.continues is None for s in first.briefing.stories)  # nothing before day 1
+    day_one = {p.name: p.read_bytes() for p in job.out.glob("2026-11-22.*")}
+    # Overnight the ledger's feed gains a follow-up on the cable; the others are unchanged.
+    web.file(
+        "/feeds/ledger.rss", "ledger-day2.rss", RSS, last_modified="Sat, 21 Nov 2026 18:40:00 GMT"
+    )
+    second = job.run(NOW + dt.timedelta(days=1))
+    assert second.status == "ok" and second.briefing is not None, second.message
+    assert [s.title for s in second.briefing.sources] == [
+        "Finland charges Sea Merlin captain as divers raise anchor from Baltic cable route"
+    ]
+    story = second.briefing.stories[0]
+    assert story.continues is not None and story.new_since is not None
+    assert (story.continues.briefing, story.continues.story) == ("2026-11-22", cable.number)
+    assert story.continues.link == f"2026-11-22.html#story-{cable.number}"
+    assert story.continues.headline == cable.headline
+    new = story.new_since
+    # Koskinen speaks only on day 2; Lavrentyev and Mägi were in day 1's story already
+    assert any("Koskinen" in name for name in new.actors), new
+    assert not any("Lavrentyev" in name or "Mägi" in name for name in new.actors), new
+    assert new.facts and all(f.text for f in new.facts)
+    day_one_said = " ".join(archive_said(job.out, "2026-11-22"))
+    assert all(f.text not in day_one_said for f in new.facts)
+    # Day 1 is not rewritten; day 2 leads its story with the link and the news.
+    assert {p.name: p.read_bytes() for p in job.out.glob("2026-11-22.*")} == day_one
+    md = (job.out / "2026-11-23.md").read_text(encoding="utf-8")
+    lead = md.index(f"*Continues [{cable.headline}](2026-11-22.html#story-{cable.number})")
+    assert lead < md.index("**New since 2026-11-22**") < md.index("**Key actors**")
+    page = (job.out / "2026-11-23.html").read_text(encoding="utf-8")
+    assert f'<a href="2026-11-22.html#story-{cable.number}">' in page
+    assert "<h3>New since 2026-11-22</h3>" in page
+    # The archive shows each story's days; the Atom feed has both briefings.
+    index = (job.out / "index.html").read_text(encoding="utf-8")
+    assert index.count("continues the story of") == 1
+    assert f'<a href="2026-11-22.html#story-{cable.number}">2026-11-22</a>' in index
+    parsed = feedparser.parse((job.out / "feed.xml").read_bytes())
+    assert [e.link for e in parsed.entries] == ["2026-11-23.html", "2026-11-22.html"]
+
+
+def archive_said(out: Path, stem: str) -> list[str]:
+    entry = next(e for e in archive.load(out).briefings if e.stem == stem)
+    return [text for record in entry.story_records for text in record.said]
 
 
 # --- brief sources --------------------------------------------------------------------------

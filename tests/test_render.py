@@ -16,15 +16,19 @@ from briefing.errors import RenderError
 from briefing.models import (
     Actor,
     Briefing,
+    Change,
     Drop,
+    Earlier,
     Event,
     Framing,
     Grounding,
+    NewSince,
     Point,
     Problem,
     Risk,
     Source,
     Story,
+    StoryRef,
     TopLine,
     Usage,
 )
@@ -39,6 +43,9 @@ HOSTILE = (
     "<svg onload=alert(1)>",
     '"><b onmouseover=alert(1)>',
 )
+
+
+ONE_DAY = "a new round."  # a continuing story's news since the day before
 
 
 def make_briefing(evil: str = "") -> Briefing:
@@ -104,6 +111,27 @@ def make_briefing(evil: str = "") -> Briefing:
                     Event(date="2024-04-30", event="Talks resumed." + e, cites=["2.1"]),
                 ],
                 open_questions=["Who guarantees the truce?" + e],
+                continues=Earlier(
+                    briefing="2024-05-01",
+                    date=dt.date(2024, 5, 1),
+                    story=3,
+                    link="2024-05-01.html#story-3",
+                    headline="Cairo talks stall" + e,
+                    before=[StoryRef(briefing="2024-04-30", date=dt.date(2024, 4, 30), story=1)],
+                ),
+                new_since=NewSince(
+                    facts=[Point(text="Mediators set a new round." + e, cites=["2.3"])],
+                    actors=["Omar Said" + e],
+                    changed=[
+                        Change(
+                            name="Amal Haddad" + e,
+                            before="Wanted a full truce first" + e,
+                            now="Wants a phased truce" + e,
+                            cites=["1.3"],
+                        )
+                    ],
+                    outlets=["Harbour Post" + e],
+                ),
             ),
             Story(
                 number=2,
@@ -196,7 +224,9 @@ def assert_inert(root: ET.Element) -> None:
         for name, value in el.attrib.items():
             assert not name.lower().startswith("on"), (el.tag, name)
             if name in ("href", "src", "action", "formaction"):
-                assert value.startswith(("http://", "https://", "#")), (el.tag, value)
+                # the web, the page, or an earlier briefing of the folder (render.own_link)
+                own = render.own_link(value) == value
+                assert own or value.startswith(("http://", "https://", "#")), (el.tag, value)
 
 
 def visible_text(root: ET.Element) -> str:
@@ -303,10 +333,44 @@ def test_markdown_renders_inert(evil: str, renderer: str) -> None:
     assert_inert(root)
     # ... and shows the hostile strings as they were written
     text = visible_text(root)
-    for where in ("Cairo talks restart", "The Daily Ledger", "a month ago", "was set."):
+    for where in ("Cairo talks restart", "The Daily Ledger", "a month ago", "was set.", ONE_DAY):
         assert where + evil in text, where
     hrefs = [a.get("href") for a in root.iter("a") if a.get("href")]
-    assert all(h == "https://ledger.example/cairo" or h.startswith("#story-") for h in hrefs)
+    ours = ("https://ledger.example/cairo", "2024-05-01.html#story-3")
+    assert all(h in ours or h.startswith("#story-") for h in hrefs)
+
+
+def test_a_continuing_story_leads_with_the_earlier_story_and_what_is_new() -> None:
+    briefing = make_briefing()
+    md = mdrender.to_markdown(briefing)
+    lead = md.index(
+        "*Continues [Cairo talks stall](2024-05-01.html#story-3), in the briefings of "
+        "2024-04-30, 2024-05-01.*"
+    )
+    assert lead < md.index("**New since 2024-05-01**") < md.index("**Negotiators met again")
+    for line in (
+        "- Mediators set a new round. [2]",
+        "- **Amal Haddad** now: Wants a phased truce. (before: Wanted a full truce first.) [1]",
+        "- New in the story: Omar Said",
+        "- New outlets: Harbour Post",
+    ):
+        assert line in md, line
+    root = parse_html(render.to_html(briefing))
+    text = visible_text(root)
+    assert "Continues Cairo talks stall, in the briefings of 2024-04-30, 2024-05-01." in text
+    assert "New since 2024-05-01" in text and "(before: Wanted a full truce first.)" in text
+    assert "2024-05-01.html#story-3" in {a.get("href") for a in root.iter("a")}
+
+
+@pytest.mark.parametrize("link", ["javascript:alert(1)", "https://evil.example/", "../x.html"])
+def test_a_link_to_an_earlier_story_is_made_only_to_briefs_own_files(link: str) -> None:
+    briefing = make_briefing()
+    assert briefing.stories[0].continues is not None
+    briefing.stories[0].continues.link = link
+    md = mdrender.to_markdown(briefing)
+    assert link not in md and "*Continues “Cairo talks stall”" in md
+    hrefs = {a.get("href") for a in parse_html(render.to_html(briefing)).iter("a")}
+    assert link not in hrefs
 
 
 # --- HTML ----------------------------------------------------------------------------------
@@ -350,7 +414,13 @@ def test_html_is_valid_and_complete() -> None:
 
 def test_html_citations_follow_the_cites() -> None:
     root = parse_html(render.to_html(make_briefing()))
-    actor = next(li for li in root.iter("li") if "Amal Haddad" in "".join(li.itertext()))
+    actor = next(
+        li
+        for ul in root.iter("ul")
+        if ul.get("class") == "actors"
+        for li in ul
+        if "Amal Haddad" in "".join(li.itertext())
+    )
     assert [a.get("href") for a in actor.iter("a")] == ["#source-1", "#source-2"]
     # the risk as its story lists it (the risk matrix's key lists it too, linking here)
     risk = next(
@@ -370,7 +440,7 @@ def test_html_keeps_hostile_text_as_text(evil: str) -> None:
     assert_inert(root)
     text = visible_text(root)
     # the hostile string is shown, as text, in each kind of place
-    for where in ("Cairo talks restart", "The Daily Ledger", "a month ago", "was set."):
+    for where in ("Cairo talks restart", "The Daily Ledger", "a month ago", "was set.", ONE_DAY):
         assert where + evil in text, where
     # the javascript: and data: source URLs are shown but not linked
     assert "javascript:alert(1)" in text
