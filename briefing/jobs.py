@@ -322,9 +322,17 @@ def _run(
     write_set(texts)  # the outputs and the state: together or not at all
     status = "partial" if failed else "ok"
     stories = len(briefing.stories)
+    going_on = sum(1 for story in briefing.stories if story.continues is not None)
+    briefed = len(new) - len(failed & {a.path for a in new})
     message = (
-        f"{len(new) - len(failed & {a.path for a in new})} new or changed articles in "
-        f"{stories} {'story' if stories == 1 else 'stories'}; wrote {files[0].with_suffix('')}"
+        f"{briefed} new or changed {'article' if briefed == 1 else 'articles'} in "
+        f"{stories} {'story' if stories == 1 else 'stories'}"
+        + (
+            f" ({going_on} continuing {'an earlier one' if going_on == 1 else 'earlier ones'})"
+            if going_on
+            else ""
+        )
+        + f"; wrote {files[0].with_suffix('')}"
         f".{{{','.join(p.suffix[1:] for p in files if p.stem == stem)}}}"
         + (f"; left out {len(failed)} (retried next run)" if failed else "")
         + "".join(f"; {note}" for note in notes)

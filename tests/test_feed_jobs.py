@@ -163,6 +163,7 @@ def test_day_two_links_its_continuing_story_to_day_one_and_leads_with_the_news(
     )
     second = job.run(NOW + dt.timedelta(days=1))
     assert second.status == "ok" and second.briefing is not None, second.message
+    assert "1 new or changed article in 1 story (1 continuing an earlier one);" in second.message
     assert [s.title for s in second.briefing.sources] == [
         "Finland charges Sea Merlin captain as divers raise anchor from Baltic cable route"
     ]
