@@ -31,6 +31,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
+from briefing.dates import as_precise_as
 from briefing.models import (
     Actor,
     Cited,
@@ -208,12 +209,13 @@ class Checker:
             self._fix_cites(item)
             if isinstance(item, Event) and (wrong := self._unsourced_year(item)):
                 return f"the year {wrong} occurs in no source of this story"
-            if item.cites:
-                return None
-            best = self._best_sentence(_label(item))
-            if best is None:
-                return f"no valid citation and no sentence of the sources supports the {kind}"
-            item.cites = [best]
+            if not item.cites:
+                best = self._best_sentence(_label(item))
+                if best is None:
+                    return f"no valid citation and no sentence of the sources supports the {kind}"
+                item.cites = [best]
+            if isinstance(item, Event):
+                self._date_as_cited(item)
             return None
 
         return check
@@ -233,6 +235,21 @@ class Checker:
         if len(cited) < 2:
             return "only one source of this story says this"
         return None
+
+    def _date_as_cited(self, event: Event) -> None:
+        """The event's date cut to the precision its cited sentences give
+        (:func:`briefing.dates.as_precise_as`): the most precise any of them supports."""
+        best = ""
+        for cite in event.cites:
+            number, _, k = cite.partition(".")
+            source = self.sources.get(int(number)) if number.isdigit() else None
+            if source is None or not k.isdigit():
+                continue
+            date = as_precise_as(event.date, source.sentences.get(int(k), ""), source.published)
+            if len(date) > len(best):
+                best = date
+        if best and best != event.date:
+            event.date = best
 
     def _unsourced_year(self, event: Event) -> str | None:
         """A year in the event's date that no source of the story mentions."""

@@ -404,6 +404,18 @@ def test_event_year_may_come_from_publication_date(sources: dict[int, SourceText
     assert checker(without).check(draft(timeline=[friday])).timeline == []
 
 
+def test_event_date_is_cut_to_the_precision_of_its_sentence(
+    sources: dict[int, SourceText],
+) -> None:
+    # The sentence says "in October 2022": a day there would be invented.
+    bridge = sid(sources[B], "Crimean Bridge")
+    made_up = Event(date="2022-10-08", event="First bombing of the Crimean Bridge", cites=[bridge])
+    check = checker(sources)
+    out = check.check(draft(timeline=[made_up]))
+    assert [e.date for e in out.timeline] == ["2022-10"]
+    assert check.report.dropped == 0
+
+
 # --- framings -------------------------------------------------------------------------------
 
 
