@@ -19,7 +19,7 @@ For any briefing (MultiLing or examples/) it prints: articles, model calls, prom
 generated tokens, generated tokens per article, items checked and dropped by
 grounding, actors, and the actors that are not a named person, organisation or
 government by the rule below, and pairs of actors of one story that are one actor
-(:func:`briefing.continuity.same_actor`), each listed for a reader to check.
+(:func:`briefing.speakers.same_actor`), each listed for a reader to check.
 
 The rule for "not a named entity": a name none of whose words (past the first) is
 capitalised and that is not an acronym ("Consumer price inflation"), or a name that is
@@ -40,8 +40,8 @@ from pathlib import Path
 
 from rouge_score import rouge_scorer
 
-from briefing.continuity import same_actor
 from briefing.models import Briefing, Story
+from briefing.speakers import same_actor
 
 REPO = Path(__file__).resolve().parents[1]
 MULTILING = REPO.parent / "shared" / "corpus" / "multiling2011"

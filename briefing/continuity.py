@@ -35,7 +35,7 @@ from briefing import clustering, terms
 from briefing.archive import Archive, Entry, StoryRecord, story_link
 from briefing.models import Article, Briefing, Change, Earlier, NewSince, Point, Story
 from briefing.sourcetext import content_words
-from briefing.speakers import TITLES, WORD
+from briefing.speakers import WORD, name_key, same_actor
 
 WINDOW_DAYS = 14  # earlier briefings looked at, in days before the new one
 MAX_EARLIER = 2000  # earlier articles grouped with the new ones, the most recent first
@@ -48,13 +48,6 @@ NEW_AT = 0.5  # an item is new when no earlier text has this share of its conten
 CHANGED_AT = 0.34  # a position is another when the earlier one has less of its words
 MAX_FACTS = 4
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"“])")
-# Words that say what kind of body an actor is, not which: "German government" and
-# "US government" are two actors.
-_GENERIC = frozenset(
-    "government ministry minister officials office department council party forces army "
-    "police agency committee court spokesman spokeswoman".split()
-)
-_TITLE_WORDS = frozenset(title.lower() for title in TITLES)
 
 
 @dataclass
@@ -222,7 +215,7 @@ def what_is_new(
     for actor in story.actors:
         known = next((name for name in record.actors if same_actor(actor.name, name)), None)
         if known is None:
-            if not _name_key(actor.name) <= named:  # not even named in the earlier articles
+            if not name_key(actor.name) <= named:  # not even named in the earlier articles
                 actors.append(actor.name)
             continue
         now, before = _words(actor.position), _words(record.actors[known])
@@ -260,19 +253,3 @@ def _items(story: Story) -> Iterable[Point]:
 
 def _words(text: str) -> set[str]:
     return {terms.stem(word) for word in content_words(text)}
-
-
-def same_actor(a: str, b: str) -> bool:
-    """Whether two names are one actor: one's distinctive words (capitalised, not a
-    title, not a kind of body) are all in the other's ("Stoltenberg", "Jens
-    Stoltenberg"); names of kinds of body alone compare whole."""
-    mine, theirs = _name_key(a), _name_key(b)
-    if not mine or not theirs:
-        return " ".join(a.lower().split()) == " ".join(b.lower().split())
-    return mine <= theirs or theirs <= mine
-
-
-def _name_key(name: str) -> set[str]:
-    words = {w.lower() for w in WORD.findall(name) if w[:1].isupper() and len(w) > 2}
-    distinctive = words - _TITLE_WORDS - _GENERIC
-    return distinctive or words - _TITLE_WORDS

@@ -111,7 +111,15 @@ def _add_speakers(draft: StoryDraft, mentions: list[speakers.Mention], evidence:
         by_key.setdefault(speakers.key(mention.name), []).append(mention)
     unique: dict[str, Actor] = {}
     for actor in draft.actors:
-        unique.setdefault(speakers.key(actor.name), actor)
+        same = unique.get(speakers.key(actor.name)) or next(
+            (kept for kept in unique.values() if speakers.same_actor(actor.name, kept.name)), None
+        )
+        if same is None:
+            unique[speakers.key(actor.name)] = actor
+        else:  # one actor listed twice ("Bank of England", "Bank of England (Governor ...)")
+            same.cites = list(dict.fromkeys([*same.cites, *actor.cites]))
+            if not same.quote.strip() and actor.quote.strip():
+                same.quote = actor.quote
     draft.actors = list(unique.values())
     sentences, vocabulary = evidence.sentences, evidence.vocabulary()
 
@@ -140,7 +148,9 @@ def _add_speakers(draft: StoryDraft, mentions: list[speakers.Mention], evidence:
     for name_key, found in sorted(by_key.items(), key=lambda item: -len(item[1])):
         if len(draft.actors) >= _ACTORS:
             break
-        if name_key not in present:
+        if name_key not in present and not any(
+            speakers.same_actor(found[0].name, actor.name) for actor in draft.actors
+        ):
             first = found[0]
             role = next((m.role for m in found if m.role), "")
             draft.actors.append(

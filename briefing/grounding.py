@@ -53,6 +53,11 @@ C = TypeVar("C", bound=Cited)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s|(?<=[。！？])\s*")
 # Words of a name that do not tell people apart.
 _TITLES = frozenset(title.lower() for title in TITLES) | {"the"}
+# Capitalised words that do not make a name: titles, days, months.
+_NOT_EVIDENCE = _TITLES | frozenset(
+    "monday tuesday wednesday thursday friday saturday sunday january february march april "
+    "may june july august september october november december".split()
+)
 _YEAR = re.compile(r"\b(?:1[89]|2[0-9])\d\d\b")
 
 
@@ -146,6 +151,8 @@ class Checker:
         cited = self._cited_sources(actor) or list(self.sources.values())
         if not any(self._name_in(actor.name, source) for source in cited):
             return "name does not occur in the cited articles"
+        if _unnamed(actor.name, cited):
+            return "not a named person, organisation or government"
         if not actor.cites:
             actor.cites = self._first_mention(actor.name)
         if actor.quote.strip():
@@ -391,6 +398,21 @@ class Checker:
                 if overlap > score:
                     best, score = f"{source.number}.{number}", overlap
         return best if score >= SUPPORT else None
+
+
+def _unnamed(name: str, sources: Iterable[SourceText]) -> bool:
+    """Whether ``name`` names no one: none of its words (past titles, days and months)
+    is an acronym or a word its sources capitalise inside a sentence ("Consumer price
+    inflation", "Unemployment", "Investors"). Names in scripts without capitals pass, and
+    so does a thing named after a proper adjective ("Western weapons"): a screen for the
+    common nouns a small model lists, not a named-entity recogniser."""
+    words = [w for w in WORD.findall(name) if len(w) > 1]
+    if not any(w.lower() != w.upper() for w in words):
+        return False
+    if any(w.isupper() for w in words):  # NATO, BBC, EU
+        return False
+    evidence = {w.lower() for w in words if w[:1].isupper()} - _NOT_EVIDENCE
+    return not any(evidence & source.capitalised for source in sources)
 
 
 def _name_words(name: str) -> set[str]:

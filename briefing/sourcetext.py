@@ -123,6 +123,18 @@ class SourceText:
         compared with every sentence of its sources."""
         return {number: content_words(text) for number, text in self.sentences.items()}
 
+    @functools.cached_property
+    def capitalised(self) -> set[str]:
+        """The words the text capitalises inside a sentence (not as its first word, and
+        not in a title-case line such as a headline), lower case: its proper nouns."""
+        found: set[str] = set()
+        for sentence in self.sentences.values():
+            words = WORD.findall(sentence)[1:]
+            upper = [w for w in words if w[:1].isupper()]
+            if words and len(upper) <= 0.6 * len(words):
+                found.update(w.lower() for w in upper)
+        return found
+
     def quotes(self, part: str) -> bool:
         return any(part in span for span in self.quoted)
 

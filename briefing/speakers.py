@@ -217,3 +217,29 @@ def _position(clause: str) -> str:
     if len(clause) <= POSITION_CHARS:
         return clause
     return clause[: POSITION_CHARS - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+
+
+# Words that say what kind of body an actor is, not which: "German government" and
+# "US government" are two actors.
+_GENERIC = frozenset(
+    "government ministry minister officials office department council party forces army "
+    "police agency committee court spokesman spokeswoman".split()
+)
+_TITLE_WORDS = frozenset(title.lower() for title in TITLES)
+
+
+def same_actor(a: str, b: str) -> bool:
+    """Whether two names are one actor: one's distinctive words (capitalised, not a
+    title, not a kind of body) are all in the other's ("Stoltenberg", "Jens
+    Stoltenberg"); names of kinds of body alone compare whole."""
+    mine, theirs = name_key(a), name_key(b)
+    if not mine or not theirs:
+        return " ".join(a.lower().split()) == " ".join(b.lower().split())
+    return mine <= theirs or theirs <= mine
+
+
+def name_key(name: str) -> set[str]:
+    """The words that tell an actor apart: capitalised, not a title, not a kind of body."""
+    words = {w.lower() for w in WORD.findall(name) if w[:1].isupper() and len(w) > 2}
+    distinctive = words - _TITLE_WORDS - _GENERIC
+    return distinctive or words - _TITLE_WORDS

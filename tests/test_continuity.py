@@ -11,7 +11,6 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from test_clustering import mix
 
 from briefing import archive, clustering, continuity, ingest
@@ -296,18 +295,3 @@ def test_what_is_new_is_what_the_earlier_story_did_not_say() -> None:
         ("Mägi", "Says coincidence is no longer a credible explanation.")
     ]
     assert new.outlets == ["The Ledger"]
-
-
-@pytest.mark.parametrize(
-    ("a", "b", "same"),
-    [
-        ("Jens Stoltenberg", "Stoltenberg", True),
-        ("NATO Secretary General Jens Stoltenberg", "Jens Stoltenberg", True),
-        ("German government", "US government", False),
-        ("German government", "the German Government", True),
-        ("Vladimir Putin", "Dmitry Medvedev", False),
-        ("Government", "government", True),
-    ],
-)
-def test_same_actor(a: str, b: str, same: bool) -> None:
-    assert continuity.same_actor(a, b) is same

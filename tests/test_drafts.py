@@ -168,6 +168,36 @@ def test_complete_merges_repeated_actors_and_falls_back_to_a_sentence_naming_the
     ]
 
 
+def test_one_actor_under_two_names_is_listed_once_with_both_cites() -> None:
+    # issue 18: "Bank of England" listed twice, once with its governor's name
+    sentences = {1: {1: "The Bank of England cut rates.", 2: "Governor Catherine Rowe spoke."}}
+    actors = [
+        {
+            "name": "Bank of England",
+            "role": "central bank",
+            "position": "Cut rates to 3.25 per cent on a 5-4 vote of its committee.",
+            "cites": ["1.1"],
+        },
+        {
+            "name": "Bank of England (Governor Catherine Rowe)",
+            "role": "",
+            "position": "Says rates will come down only gradually.",
+            "cites": ["1.2"],
+        },
+        {
+            "name": "Imogen Shah",
+            "role": "member",
+            "position": "Voted to hold rates where they were at 3.5 per cent.",
+            "cites": [],
+        },
+    ]
+    out = drafts.complete(draft(actors=actors), {1: [notes()]}, Evidence(sentences))
+    assert [(a.name, a.cites) for a in out.actors][:2] == [
+        ("Bank of England", ["1.1", "1.2"]),
+        ("Imogen Shah", []),
+    ]
+
+
 def test_a_divergence_that_lists_the_outlets_after_its_instructions_is_rebuilt() -> None:
     echo = "The outlets' framing differs, naming them: Kyiv Post, RT."
     out = drafts.settle(draft(divergence=echo, framings=FRAMINGS), OUTLETS)

@@ -134,6 +134,33 @@ def test_invented_actor_is_dropped_and_counted(sources: dict[int, SourceText]) -
     assert_balanced(check.report)
 
 
+def test_an_actor_that_names_no_one_is_dropped(sources: dict[int, SourceText]) -> None:
+    # issue 18: "Unemployment" and "Consumer price inflation" listed as key actors. The
+    # sources write "escalation" in lower case inside sentences (and capitalise it only
+    # in a title-case headline): not a name. "German government" and NATO are.
+    cite = sid(sources[A], "has dismissed")
+    government = sid(sources[A], "German government spokesman")
+    check = checker(sources)
+    out = check.check(
+        draft(
+            actors=[
+                stoltenberg(),
+                Actor(name="Escalation", role="", position="Looms.", cites=[cite]),
+                Actor(name="German government", role="", position="Agrees.", cites=[government]),
+                Actor(name="NATO", role="alliance", position="Backs Kyiv.", cites=[cite]),
+            ]
+        )
+    )
+    assert [a.name for a in out.actors] == [
+        "Jens Stoltenberg",
+        "German government",
+        "NATO",
+    ]
+    assert [(f.item, f.reason) for f in check.report.failures] == [
+        ("Escalation", "not a named person, organisation or government")
+    ]
+
+
 def test_actor_named_only_in_an_uncited_source_is_dropped(
     sources: dict[int, SourceText],
 ) -> None:

@@ -124,3 +124,18 @@ def test_weak_positions(position: str, weak: bool) -> None:
 def test_byline_roles() -> None:
     assert speakers.byline("Author") and speakers.byline("news editor")
     assert not speakers.byline("Russian President")
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("Jens Stoltenberg", "Stoltenberg", True),
+        ("NATO Secretary General Jens Stoltenberg", "Jens Stoltenberg", True),
+        ("German government", "US government", False),
+        ("German government", "the German Government", True),
+        ("Vladimir Putin", "Dmitry Medvedev", False),
+        ("Government", "government", True),
+    ],
+)
+def test_same_actor(a: str, b: str, same: bool) -> None:
+    assert speakers.same_actor(a, b) is same
