@@ -35,6 +35,7 @@ from briefing.models import (
     RiskNote,
     StoryDraft,
 )
+from briefing.sourcetext import content_words
 
 # The notes of a story: source number -> the notes of each of its chunks.
 Noted = dict[int, list[ChunkNotes]]
@@ -48,6 +49,8 @@ _MIN_ACTORS = 4  # below this, the most-noted actors the story call left out are
 _ECHO = 0.6
 _WORD = speakers.WORD
 _LEAKED = re.compile(r"[;,]\s*(?:exposed|likelihood|impact)\b", re.I)
+_SUMMARY_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+_REPEATED = 0.8  # a summary sentence with this share of its words in the top line repeats it
 _DIVERGENCE_CHARS = 400  # the StoryDraft field's maxLength
 # Framings of two outlets sharing this share of their words say the same of both.
 _SAME_FRAMING = 0.8
@@ -81,7 +84,23 @@ def complete(draft: StoryDraft, noted: Noted, evidence: Evidence) -> StoryDraft:
     for risk in draft.risks:  # "Escalation; exposed: NATO; likelihood high" -> "Escalation"
         risk.risk = _LEAKED.split(risk.risk)[0].strip() or risk.risk
     _carry_over(draft, noted)
+    draft.summary = summary_past(draft.top_line, draft.summary)
     return _strip_scripts(draft, evidence.scripts())
+
+
+def summary_past(top_line: str, summary: str) -> str:
+    """``summary`` without its sentences that only say the top line again: a summary
+    adds to its top line (a small model often starts it with the top line, word for
+    word)."""
+    said = content_words(top_line)
+    if not said:
+        return summary
+    kept = [
+        sentence
+        for sentence in _SUMMARY_SENTENCE.split(summary.strip())
+        if (words := content_words(sentence)) and len(words & said) < _REPEATED * len(words)
+    ]
+    return " ".join(kept)
 
 
 def _strip_scripts(draft: StoryDraft, scripts: frozenset[str]) -> StoryDraft:

@@ -247,3 +247,21 @@ def test_one_framing_for_two_outlets_becomes_each_outlet_s_own_words() -> None:
     # Different framings are left as the model wrote them.
     kept = drafts.settle(draft(framings=FRAMINGS), OUTLETS, Evidence(texts=texts))
     assert [f.framing for f in kept.framings] == [f.framing for f in FRAMINGS]
+
+
+def test_a_summary_adds_to_its_top_line() -> None:
+    # issue 18: "a summary that repeats the top line word for word"
+    top = "Finland detained a tanker after the Estlink power cable to Estonia was cut."
+    summary = (
+        "Finland detained a tanker after the Estlink power cable to Estonia was cut. "
+        "Investigators found a 90-kilometre drag mark on the seabed. Russia denies a role."
+    )
+    assert drafts.summary_past(top, summary) == (
+        "Investigators found a 90-kilometre drag mark on the seabed. Russia denies a role."
+    )
+    # said again in other words, but mostly the same words: still a repeat
+    again = "A tanker was detained by Finland after the Estlink cable to Estonia was cut."
+    assert drafts.summary_past(top, again + " Repairs take weeks.") == "Repairs take weeks."
+    other = "Estonia's prices jumped 38 per cent as the cable went dead."
+    assert drafts.summary_past(top, other) == other
+    assert drafts.summary_past("", summary) == summary
