@@ -54,6 +54,13 @@ _REPEATED = 0.8  # a summary sentence with this share of its words in the top li
 _DIVERGENCE_CHARS = 400  # the StoryDraft field's maxLength
 # Framings of two outlets sharing this share of their words say the same of both.
 _SAME_FRAMING = 0.8
+# A framing that only says an article reports something: "The article discusses ...".
+_META = re.compile(
+    r"\s*(?:the|this|its)\s+(?:article|piece|report|story|outlet|text|coverage)\s+"
+    r"(?:discusses|reports|describes|covers|highlights|talks about|is about|focuses on|"
+    r"provides|presents|examines|explores|mentions|details|outlines)\b",
+    re.IGNORECASE,
+)
 _OWN_PHRASES = 2  # an outlet's own phrases that stand in for a framing saying nothing of it
 # Own phrases looked for: one more, in case one is the framing's own wording.
 OWN_PHRASES = _OWN_PHRASES + 1
@@ -191,10 +198,9 @@ def settle(
     "source N"), or echoes its instructions, is replaced by one built from the
     framings that survived grounding."""
     draft = draft.model_copy(deep=True)
-    if len(set(outlets)) < 2:
-        draft.divergence = ""
-        return draft
-    same = _alike(draft.framings)
+    # Framings that say the same of two outlets, or only that an article reports
+    # ("The article discusses the impact..."), tell nothing of the outlet.
+    same = _alike(draft.framings) + [f for f in draft.framings if _META.match(f.framing)]
     if same or any(not f.wording.strip() for f in draft.framings):  # else not needed
         own = (evidence or Evidence()).own_phrases(OWN_PHRASES)
         for framing in draft.framings:
@@ -202,9 +208,14 @@ def settle(
                 framing.wording, framing.unverified = own[framing.source][0], None
         for framing in same:
             phrases = [p for p in own.get(framing.source, []) if p != framing.wording]
+            if not phrases and framing.wording.strip() and _META.match(framing.framing):
+                phrases = [framing.wording.strip()]  # the one phrase found: better than nothing
             if phrases:
                 quoted = ", ".join(f"“{p}”" for p in phrases[:_OWN_PHRASES])
                 framing.framing = f"In its own words: {quoted}"
+    if len(set(outlets)) < 2:
+        draft.divergence = ""
+        return draft
     text = draft.divergence.strip()
     if _names(text, outlets) >= 2 and not _echoes(text, outlets):
         return draft

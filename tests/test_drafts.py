@@ -265,3 +265,18 @@ def test_a_summary_adds_to_its_top_line() -> None:
     other = "Estonia's prices jumped 38 per cent as the cable went dead."
     assert drafts.summary_past(top, other) == other
     assert drafts.summary_past("", summary) == summary
+
+
+def test_a_framing_that_only_says_the_article_reports_becomes_the_outlet_s_own_words() -> None:
+    # issue 18: "The article discusses the impact..." names no slant
+    texts = {
+        1: "Stoltenberg dismissed recent warnings by Putin.",
+        2: "Stoltenberg shrugged off warnings by Putin.",
+    }
+    meta = Framing(source=2, framing="The article discusses the impact of the warnings.")
+    framings = [FRAMINGS[0], meta]
+    out = drafts.settle(draft(framings=framings), OUTLETS, Evidence(texts=texts))
+    assert out.framings[0].framing == FRAMINGS[0].framing
+    assert out.framings[1].framing.startswith("In its own words: “shrugged off warnings”")
+    alone = drafts.settle(draft(framings=[meta]), {2: "RT"}, Evidence(texts=texts))
+    assert alone.framings[0].framing.startswith("In its own words:") and alone.divergence == ""
