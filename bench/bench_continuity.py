@@ -3,7 +3,9 @@
 The 42-article real mix (``../shared/corpus/multiling2011/stories.json``: 3 WikiNews
 clusters of 10, the 2 seeds, 10 saved news pages; read from a temporary copy, never
 copied into the project) is split over two days, each day grouped on its own as a
-job's run would, and each day-2 story linked to a day-1 story or to none. A day-2
+job's run would, and each day-2 story linked to a day-1 story or to none, the day-1
+articles taking part as a later run sees them: their titles and first words, as kept
+in the archive's index.json (:func:`briefing.archive.lead`). A day-2
 story's true stories are those of its articles.
 
 Splits: ``halves`` (each true story's first half of articles, by file name, on day 1,
@@ -26,7 +28,7 @@ from pathlib import Path
 
 import bench_clustering  # the mix, read the same way (bench/ is on the path when run)
 
-from briefing import clustering, continuity
+from briefing import archive, clustering, continuity
 from briefing.models import Article
 
 REPO = Path(__file__).resolve().parents[1]
@@ -71,10 +73,15 @@ def members(group: clustering.Group) -> list[Article]:
     return [*group.articles, *(c for copies in group.copies.values() for c in copies)]
 
 
+def as_kept(articles: list[Article]) -> list[Article]:
+    """Earlier articles as a later run sees them: their leads, kept in index.json."""
+    return [a.model_copy(update={"text": archive.lead(a)}) for a in articles]
+
+
 def score(
     day1: list[Article], day2: list[Article], labels: dict[str, str]
 ) -> tuple[Counter[str], list[str]]:
-    earlier = [members(g) for g in clustering.group(day1)]
+    earlier = [as_kept(members(g)) for g in clustering.group(day1)]
     today = [members(g) for g in clustering.group(day2)]
     links = continuity.continuations(today, earlier)
 

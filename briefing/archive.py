@@ -40,9 +40,13 @@ INDEX_HTML = "index.html"
 LATEST_HTML = "latest.html"
 # The names publish gives briefings: a date, then optionally a time of day (and a counter).
 # A story record keeps what finds its story again (articles, leads, what it said) for
-# this many days; after that, its headline and days only (for the index page).
-KEEP_DAYS = 31
-LEAD_WORDS = 60  # words of an article kept in its story's record
+# this many days, the days a later briefing looks back (briefing/continuity.py); after
+# that, its headline and days only (for the index page).
+KEEP_DAYS = 14
+# Words of an article kept in its story's record: what a later run groups it by. 60
+# link the real mix as whole texts do, but not two of examples/'s (a feature and a news
+# report of one event); 250 do both. About 1.6 kB an article.
+LEAD_WORDS = 250
 STEM = re.compile(r"\d{4}-\d{2}-\d{2}(?:-\d{4}(?:\d{2})?(?:-\d+)?)?")
 
 
@@ -212,7 +216,7 @@ def record(story: Story, briefing: Briefing, articles: Mapping[str, Article]) ->
         outlets=list(dict.fromkeys(source.outlet for source in mine)),
         actors={actor.name: actor.position for actor in story.actors},
         said=[text for text in said if text.strip()],
-        leads=[_lead(articles[s.article_id]) for s in mine if s.article_id in articles],
+        leads=[lead(articles[s.article_id]) for s in mine if s.article_id in articles],
         before=before,
     )
 
@@ -235,7 +239,8 @@ def _pruned(entry: Entry, today: dt.date) -> Entry:
     return entry.model_copy(update={"story_records": records})
 
 
-def _lead(article: Article) -> str:
+def lead(article: Article) -> str:
+    """What a story record keeps of an article: its title and first words."""
     return f"{article.title}\n\n{' '.join(article.text.split()[:LEAD_WORDS])}"
 
 
