@@ -16,13 +16,26 @@ Per split it counts day-2 stories linked right (to a day-1 story of the same tru
 story), linked wrong, missed (no link, though the true story ran on day 1) and rightly
 new (no link, and it did not), and names the wrong and missed ones.
 
-Run: .venv/bin/python bench/bench_continuity.py [--seeds 20]
+With ``--speed``, it times instead what a morning run adds for continuity: new
+articles grouped with the leads of the earlier stories (``bench_pipeline.generate``'s
+seeded articles, 700-1000 tokens each; the earlier ones as their leads), at 200, 1,000
+and 2,000 earlier articles (2,000 is ``continuity.MAX_EARLIER``), seconds and peak
+memory (tracemalloc, numpy's arrays included) of
+:func:`briefing.continuity.continuations`, one fresh process each.
+
+Run: .venv/bin/python bench/bench_continuity.py [--seeds 20] [--speed]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
 from collections import Counter
 from pathlib import Path
 
@@ -107,10 +120,62 @@ def score(
     return counts, notes
 
 
+def speed(earlier_n: int, today_n: int) -> dict[str, float]:
+    """Time :func:`continuity.continuations` for ``today_n`` new articles against
+    ``earlier_n`` earlier ones kept as leads, in this process."""
+    from bench_pipeline import generate
+
+    from briefing import ingest
+
+    with tempfile.TemporaryDirectory() as tmp:
+        generate(Path(tmp), earlier_n + today_n)
+        articles, _ = ingest.read_folder(Path(tmp))
+    articles.sort(key=lambda a: a.path)
+    earlier = [as_kept(members(g)) for g in clustering.group(articles[:earlier_n])]
+    today = [members(g) for g in clustering.group(articles[earlier_n:])]
+    tracemalloc.start()  # numpy reports its arrays to tracemalloc too
+    start = time.perf_counter()
+    links = continuity.continuations(today, earlier)
+    seconds = time.perf_counter() - start
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    linked = sum(link is not None for link in links)
+    return {
+        "seconds": seconds,
+        "peak": peak / 2**20,
+        "linked": linked,
+        "stories": len(today),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--seeds", type=int, default=20, help="random splits (default 20)")
+    parser.add_argument("--speed", action="store_true", help="time it instead")
+    parser.add_argument("--one", nargs=2, type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.one:
+        print(json.dumps(speed(*args.one)))
+        return
+    if args.speed:
+        print(
+            "| earlier articles | new articles | seconds | peak MB (traced) | new stories "
+            "| linked |"
+        )
+        print("|---:|---:|---:|---:|---:|---:|")
+        for earlier_n, today_n in ((200, 50), (1000, 100), (2000, 100)):
+            out = subprocess.run(
+                [sys.executable, __file__, "--one", str(earlier_n), str(today_n)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            r = json.loads(out.stdout)
+            print(
+                f"| {earlier_n} | {today_n} | {r['seconds']:.2f} | {r['peak']:.0f} "
+                f"| {r['stories']} | {r['linked']} |"
+            )
+        return
     articles, labels = load_mix()
     splits = {"halves": halves(articles, labels)}
     splits |= {f"random {s}": at_random(articles, s) for s in range(1, args.seeds + 1)}
