@@ -48,7 +48,6 @@ from briefing.models import (
     ChunkNotes,
     Grounding,
     Problem,
-    Source,
     Story,
     StoryDraft,
     StoryFromSources,
@@ -69,10 +68,14 @@ from briefing.sourcetext import SourceText
 from briefing.stories import (
     Doc,
     count_messages,
+    evidence_of,
     map_messages,
+    noted,
     one_call_messages,
     prepare,
     room,
+    sentence_of,
+    source_of,
 )
 
 
@@ -132,7 +135,7 @@ class Pipeline:
                 messages = one_call_messages(self.prompts, story, self.encoding, self.config)
                 stories.append(story)
                 direct.append(messages)
-                reader.add(_evidence(story))
+                reader.add(evidence_of(story))
                 jobs = [] if messages else [(d, c) for d in story for c in d.chunks]
                 self._grow(len(jobs) + 1)
                 yield jobs
@@ -141,7 +144,7 @@ class Pipeline:
         def then(i: int, notes: list[ChunkNotes | None]) -> Future[_Written | None] | None:
             found = reader.take(i)
             checks.submit(found.find_large)  # while the call is out, before its check
-            return self._drafted(checks, _noted(stories[i], notes), direct[i], found)
+            return self._drafted(checks, noted(stories[i], notes), direct[i], found)
 
         problems = list(problems)
         # Map calls, then each story's call as soon as its notes are in (briefing/workers.py).
@@ -190,7 +193,7 @@ class Pipeline:
                 for story in final
             ],
             stories=final,
-            sources=[_source(doc) for doc in sorted(docs, key=lambda d: d.number)],
+            sources=[source_of(doc) for doc in sorted(docs, key=lambda d: d.number)],
             usage=self.llm.usage,
             grounding=grounding,
             problems=problems,
@@ -230,7 +233,7 @@ class Pipeline:
         finally:
             self._tick(1)
         notes = globalise(notes, doc.number, {s.number for s in chunk.sentences})
-        notes = facts_of(notes, partial(_sentence_of, {doc.number: doc}))
+        notes = facts_of(notes, partial(sentence_of, {doc.number: doc}))
         kept = traceable_facts(notes.facts, self._traced(doc))
         doc.untraced += [fact.text for fact in notes.facts if fact not in kept]
         notes.facts = kept
@@ -271,7 +274,7 @@ class Pipeline:
         if draft is None or not live:
             return None
         if {d.number for d in live} != evidence.numbers:  # an article failed at the model
-            evidence = _evidence(live)
+            evidence = evidence_of(live)
         return checks.submit(self._written, live, draft, evidence)
 
     def _written(self, live: list[Doc], draft: StoryDraft, evidence: Evidence) -> _Written | None:
@@ -331,7 +334,7 @@ class Pipeline:
         the articles still in the run, with their notes."""
         jobs = [(doc, chunk) for doc in docs for chunk in doc.chunks]
         self._grow(len(jobs))
-        return _noted(docs, self._parallel(jobs, self._map_one))
+        return noted(docs, self._parallel(jobs, self._map_one))
 
     def _from_notes(self, docs: list[Doc]) -> list[dict[str, str]]:
         """The story step's messages on the articles' notes, merged until they fit."""
@@ -411,7 +414,7 @@ class Pipeline:
             return batch[0]
         messages = self.prompts.render("merge", notes="\n\n".join(batch), guide=guide)
         notes = self.llm.ask("merge", messages, ChunkNotes, subject=label)
-        notes = facts_of(notes, partial(_sentence_of, docs))
+        notes = facts_of(notes, partial(sentence_of, docs))
         self._tick(1)
         return render_notes(notes, f"Merged notes ({label})")
 
@@ -430,13 +433,6 @@ class Pipeline:
     def _tick(self, n: int) -> None:
         if self.progress is not None:
             self.progress.advance(n)
-
-
-def _sentence_of(docs: dict[int, Doc], cite: str) -> str | None:
-    """The text of sentence ``N.K`` of the story's articles, or None."""
-    number, _, k = cite.strip().strip("[]").partition(".")
-    doc = docs.get(int(number)) if number.isdigit() else None
-    return doc.sentences.get(int(k)) if doc is not None and k.isdigit() else None
 
 
 def _fail(docs: list[Doc], err: CallError | str) -> None:
@@ -464,17 +460,6 @@ def _one_source(draft: StoryDraft, docs: list[Doc]) -> StoryDraft:
     return draft
 
 
-def _noted(docs: list[Doc], notes: list[ChunkNotes | None]) -> list[Doc]:
-    """Give each article its map notes (in chunk order); the articles still in the run.
-    A story written directly from its articles has no notes."""
-    answers = iter(notes)
-    for doc in docs if notes else ():
-        doc.notes += [n for n in (next(answers) for _ in doc.chunks) if n is not None]
-    for doc in docs:
-        doc.source = None  # its notes are traced: the map step's copy of it goes
-    return [doc for doc in docs if not doc.failed]
-
-
 def _importance(docs: list[Doc], draft: StoryDraft) -> tuple[int, int]:
     width = sum(1 + len(d.copies) for d in docs)
     severity = max((drafts.severity(r) for r in draft.risks), default=0)
@@ -487,26 +472,3 @@ def _add(total: Grounding, part: Grounding) -> None:
     total.dropped += part.dropped
     total.kept_unverified += part.kept_unverified
     total.failures += part.failures
-
-
-def _evidence(docs: Iterable[Doc]) -> Evidence:
-    docs = list(docs)
-    return Evidence(
-        {d.number: d.sentences for d in docs},
-        {d.number: d.article.text for d in docs},
-        {d.number: d.article.published for d in docs},
-    )
-
-
-def _source(doc: Doc) -> Source:
-    article = doc.article
-    return Source(
-        number=doc.number,
-        article_id=article.id,
-        title=article.title,
-        outlet=article.source,
-        path=article.path,
-        url=article.url,
-        published=article.published,
-        duplicates=[f"{c.source} ({c.path})" for c in doc.copies],
-    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import tiktoken
@@ -19,7 +19,8 @@ import tiktoken
 from briefing import chunking, clustering
 from briefing.config import Config
 from briefing.errors import ConfigError
-from briefing.models import Article, Chunk, ChunkNotes, StoryFromSources
+from briefing.evidence import Evidence
+from briefing.models import Article, Chunk, ChunkNotes, Source, StoryFromSources
 from briefing.prompts import Prompts, field_guide
 from briefing.sourcetext import SourceText
 
@@ -177,3 +178,46 @@ def direct_messages(prompts: Prompts, docs: Sequence[Doc]) -> list[dict[str, str
 def count_messages(encoding: tiktoken.Encoding, messages: list[dict[str, str]]) -> int:
     """Tokens of chat messages, with ~4 tokens of chat framing each."""
     return sum(chunking.count_tokens(m["content"], encoding) + 4 for m in messages)
+
+
+def sentence_of(docs: dict[int, Doc], cite: str) -> str | None:
+    """The text of sentence ``N.K`` of the story's articles, or None."""
+    number, _, k = cite.strip().strip("[]").partition(".")
+    doc = docs.get(int(number)) if number.isdigit() else None
+    return doc.sentences.get(int(k)) if doc is not None and k.isdigit() else None
+
+
+def noted(docs: list[Doc], notes: list[ChunkNotes | None]) -> list[Doc]:
+    """Give each article its map notes (in chunk order); the articles still in the run.
+    A story written directly from its articles has no notes."""
+    answers = iter(notes)
+    for doc in docs if notes else ():
+        doc.notes += [n for n in (next(answers) for _ in doc.chunks) if n is not None]
+    for doc in docs:
+        doc.source = None  # its notes are traced: the map step's copy of it goes
+    return [doc for doc in docs if not doc.failed]
+
+
+def evidence_of(docs: Iterable[Doc]) -> Evidence:
+    """What grounding and the drafts read of ``docs``: sentences, texts, dates."""
+    docs = list(docs)
+    return Evidence(
+        {d.number: d.sentences for d in docs},
+        {d.number: d.article.text for d in docs},
+        {d.number: d.article.published for d in docs},
+    )
+
+
+def source_of(doc: Doc) -> Source:
+    """``doc``'s entry in the briefing's numbered source list."""
+    article = doc.article
+    return Source(
+        number=doc.number,
+        article_id=article.id,
+        title=article.title,
+        outlet=article.source,
+        path=article.path,
+        url=article.url,
+        published=article.published,
+        duplicates=[f"{c.source} ({c.path})" for c in doc.copies],
+    )
