@@ -217,7 +217,11 @@ def settle(
         draft.divergence = ""
         return draft
     text = draft.divergence.strip()
-    if _names(text, outlets) >= 2 and not _echoes(text, outlets):
+    if (
+        _names(text, outlets) >= 2
+        and not _echoes(text, outlets)
+        and not _same_of_each(text, outlets)
+    ):
         return draft
     framings = [f for f in draft.framings if f.source in outlets and f.framing.strip()]
     if len({f.source for f in framings}) < 2:
@@ -276,6 +280,28 @@ def _names(text: str, outlets: dict[int, str]) -> int:
         1
         for number, outlet in outlets.items()
         if f"source {number}" in lower or (outlet.strip() and outlet.strip().lower() in lower)
+    )
+
+
+def _same_of_each(text: str, outlets: dict[int, str]) -> bool:
+    """Whether ``text`` says the same of two outlets ("source 1 frames it as X, while
+    source 2 frames it as X"): what follows each outlet's name, up to the next, shares
+    :data:`_SAME_FRAMING` of its words with what follows another's."""
+    names = [
+        re.escape(name)
+        for number, outlet in outlets.items()
+        for name in (f"source {number}", outlet.strip())
+        if name
+    ]
+    if not names:
+        return False
+    parts = re.split("|".join(sorted(names, key=len, reverse=True)), text, flags=re.I)[1:]
+    words = [{w for w in _WORD.findall(part.lower()) if len(w) > 3} for part in parts]
+    words = [w for w in words if len(w) >= 3]
+    return any(
+        len(a & b) / len(a | b) >= _SAME_FRAMING
+        for i, a in enumerate(words)
+        for b in words[i + 1 :]
     )
 
 

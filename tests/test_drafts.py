@@ -280,3 +280,20 @@ def test_a_framing_that_only_says_the_article_reports_becomes_the_outlet_s_own_w
     assert out.framings[1].framing.startswith("In its own words: “shrugged off warnings”")
     alone = drafts.settle(draft(framings=[meta]), {2: "RT"}, Evidence(texts=texts))
     assert alone.framings[0].framing.startswith("In its own words:") and alone.divergence == ""
+
+
+def test_a_divergence_that_says_the_same_of_each_outlet_is_rebuilt() -> None:
+    # What the embedded model wrote for the seeds once: both outlets, one framing.
+    same = (
+        "The outlets' framing differs, naming them; source 1 frames the events as a "
+        "significant escalation in the proxy war and could provoke a major response from "
+        "Russia, while source 2 frames the events as a significant escalation in the proxy "
+        "war and could provoke a major response from Russia."
+    )
+    out = drafts.settle(draft(divergence=same, framings=FRAMINGS), OUTLETS)
+    assert out.divergence.startswith("Kyiv Post: Calls the warnings")
+    assert "RT" in out.divergence
+    differ = "Kyiv Post calls the warnings a bluff; RT calls them a sober red line."
+    assert drafts.settle(draft(divergence=differ, framings=FRAMINGS), OUTLETS).divergence == (
+        differ
+    )
