@@ -74,7 +74,7 @@ class Answer(BaseModel):
                 value = value[:items]
                 inner = extra.get("items")
                 limit = inner.get("maxLength") if isinstance(inner, dict) else None
-                if isinstance(limit, int) and name in ("cites", "key_sentences"):
+                if isinstance(limit, int) and name == "cites":
                     value = [v[:limit] if isinstance(v, str) else v for v in value]
                 elif isinstance(limit, int):  # texts: no citation marks, no repeats
                     value = [
@@ -188,15 +188,7 @@ class ChunkNotes(Answer):
     """Notes on one passage of a news article. Only what the passage says; no outside
     knowledge, nothing invented."""
 
-    key_sentences: list[str] = Field(
-        default_factory=list,
-        description="Ids of the sentences that state the main facts, most important first, "
-        'e.g. "3". Ids only: the sentences themselves are kept as written.',
-        json_schema_extra={"maxItems": 5, "items": {"type": "string", "maxLength": 12}},
-    )
-    # The key sentences themselves, filled in by brief (:func:`briefing.notes.facts_of`):
-    # the model chooses facts by id and does not pay for copying or rewording them.
-    facts: SkipJsonSchema[list[Fact]] = Field(default_factory=list)
+    facts: list[Fact] = most(5, "The main facts, most important first.")
     actors: list[ActorNote] = most(6, "Every person, government or body that acts or speaks.")
     risks: list[RiskNote] = most(3, "Risks the passage mentions or implies.")
     events: list[EventNote] = most(3, "Events with a date the passage gives; else empty.")

@@ -13,7 +13,7 @@ and counted (:func:`traceable_facts`, :func:`count_untraced`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import TypeVar
 
 from briefing.grounding import Checker
@@ -61,21 +61,6 @@ def globalise(notes: ChunkNotes, number: int, valid: set[int]) -> ChunkNotes:
 
     for item in [*notes.facts, *notes.actors, *notes.risks, *notes.events]:
         item.cites = fix(item.cites)
-    notes.key_sentences = fix(notes.key_sentences)
-    return notes
-
-
-def facts_of(notes: ChunkNotes, sentence: Callable[[str], str | None]) -> ChunkNotes:
-    """``notes`` with the facts its key sentences (``N.K`` ids) state: each sentence's
-    own text, cited by its id (``sentence(id)`` gives the text, None for an unknown id).
-    Facts already there (a server that wrote them out) stay after them."""
-    chosen = [
-        Fact(text=text, cites=[cite])
-        for cite in notes.key_sentences
-        if (text := sentence(cite)) is not None
-    ]
-    ids = {f.cites[0] for f in chosen}
-    notes.facts = [*chosen, *(f for f in notes.facts if not set(f.cites) <= ids or not f.cites)]
     return notes
 
 

@@ -53,15 +53,7 @@ from briefing.models import (
     StoryFromSources,
     TopLine,
 )
-from briefing.notes import (
-    count_untraced,
-    facts_of,
-    globalise,
-    pack,
-    resolve,
-    story_ids,
-    traceable_facts,
-)
+from briefing.notes import count_untraced, globalise, pack, resolve, story_ids, traceable_facts
 from briefing.notes import render as render_notes
 from briefing.prompts import Prompts, field_guide
 from briefing.sourcetext import SourceText
@@ -74,7 +66,6 @@ from briefing.stories import (
     one_call_messages,
     prepare,
     room,
-    sentence_of,
     source_of,
 )
 
@@ -233,7 +224,6 @@ class Pipeline:
         finally:
             self._tick(1)
         notes = globalise(notes, doc.number, {s.number for s in chunk.sentences})
-        notes = facts_of(notes, partial(sentence_of, {doc.number: doc}))
         kept = traceable_facts(notes.facts, self._traced(doc))
         doc.untraced += [fact.text for fact in notes.facts if fact not in kept]
         notes.facts = kept
@@ -358,16 +348,11 @@ class Pipeline:
             self.encoding, self.prompts.render("story", sources=sources, notes="", guide=guide)
         )
         budget = room(self.config) - overhead
-        blocks = self._merge_until(
-            blocks, budget, subject=docs[0].article.path, docs={d.number: d for d in docs}
-        )
+        blocks = self._merge_until(blocks, budget, subject=docs[0].article.path)
         return self.prompts.render("story", sources=sources, notes="\n\n".join(blocks), guide=guide)
 
-    def _merge_until(
-        self, blocks: list[str], budget: int, *, subject: str, docs: dict[int, Doc]
-    ) -> list[str]:
-        """Merge note blocks in stages until they fit ``budget`` tokens together;
-        ``docs`` (by source number) give the text of the key sentences merged notes cite."""
+    def _merge_until(self, blocks: list[str], budget: int, *, subject: str) -> list[str]:
+        """Merge note blocks in stages until they fit ``budget`` tokens together."""
         guide = field_guide(ChunkNotes)
         overhead = count_messages(
             self.encoding, self.prompts.render("merge", notes="", guide=guide)
@@ -392,12 +377,7 @@ class Pipeline:
 
             merged = self._parallel(
                 batches,
-                partial(
-                    self._merge_batch,
-                    guide=guide,
-                    label=f"{subject} (merge round {rounds})",
-                    docs=docs,
-                ),
+                partial(self._merge_batch, guide=guide, label=f"{subject} (merge round {rounds})"),
             )
             if len(merged) >= len(blocks):
                 raise ConfigError(
@@ -407,14 +387,11 @@ class Pipeline:
             blocks = merged
         return blocks
 
-    def _merge_batch(
-        self, batch: list[str], *, guide: str, label: str, docs: dict[int, Doc]
-    ) -> str:
+    def _merge_batch(self, batch: list[str], *, guide: str, label: str) -> str:
         if len(batch) == 1:
             return batch[0]
         messages = self.prompts.render("merge", notes="\n\n".join(batch), guide=guide)
         notes = self.llm.ask("merge", messages, ChunkNotes, subject=label)
-        notes = facts_of(notes, partial(sentence_of, docs))
         self._tick(1)
         return render_notes(notes, f"Merged notes ({label})")
 

@@ -180,13 +180,6 @@ def count_messages(encoding: tiktoken.Encoding, messages: list[dict[str, str]]) 
     return sum(chunking.count_tokens(m["content"], encoding) + 4 for m in messages)
 
 
-def sentence_of(docs: dict[int, Doc], cite: str) -> str | None:
-    """The text of sentence ``N.K`` of the story's articles, or None."""
-    number, _, k = cite.strip().strip("[]").partition(".")
-    doc = docs.get(int(number)) if number.isdigit() else None
-    return doc.sentences.get(int(k)) if doc is not None and k.isdigit() else None
-
-
 def noted(docs: list[Doc], notes: list[ChunkNotes | None]) -> list[Doc]:
     """Give each article its map notes (in chunk order); the articles still in the run.
     A story written directly from its articles has no notes."""

@@ -5,7 +5,7 @@ It is a real HTTP server on 127.0.0.1 (``http.server`` in a thread), so the real
 structured-output requests brief makes by reading the prompt the way a careful
 model would, with plain rules, so its answers are grounded in the articles:
 
-* ``ChunkNotes`` (map): the key sentences are the passage's first four; actors are the
+* ``ChunkNotes`` (map): facts are the passage's first sentences; actors are the
   capitalised names that appear with a quotation; risks are sentences with risk
   words; the framing quotes the passage's first words.
 * ``StoryDraft`` (story): built from the notes in the prompt.
@@ -228,7 +228,7 @@ def fenced(text: str, tag: str) -> str:
 
 def map_notes(user: str) -> dict[str, Any]:
     sentences = [(sid, text) for sid, text in SENTENCE.findall(fenced(user, "article"))]
-    key = [sid for sid, _ in sentences[:4]]
+    facts = [{"text": text, "cites": [sid]} for sid, text in sentences[:4]]
     actors: list[dict[str, Any]] = []
     seen: set[str] = set()
     for sid, text in sentences:
@@ -259,7 +259,7 @@ def map_notes(user: str) -> dict[str, Any]:
     ][:3]
     first = " ".join(sentences[0][1].split()[:6]) if sentences else ""
     return {
-        "key_sentences": key,
+        "facts": facts,
         "actors": actors[:4],
         "risks": risks,
         "events": [],
@@ -287,7 +287,7 @@ def parse_notes(user: str) -> dict[str, list[tuple[str, list[str]]]]:
 def merge_notes(user: str) -> dict[str, Any]:
     notes = parse_notes(user)
     return {
-        "key_sentences": [c[0] for _, c in notes.get("facts", []) if c][:5],
+        "facts": [{"text": t, "cites": c} for t, c in notes.get("facts", [])],
         "actors": [actor(t, c) for t, c in notes.get("actors", [])],
         "risks": [
             {"risk": t, "exposed": "-", "likelihood": "medium", "impact": "high", "cites": c}
@@ -342,12 +342,11 @@ def story(user: str) -> dict[str, Any]:
 
 def direct_story(user: str) -> dict[str, Any]:
     notes = []
-    facts = []
     for block in re.findall(r"<article>\n(.*?)\n</article>", user, re.DOTALL):
         head = re.match(r"Source (\d+): (.*)", block)
         number, outlet = (int(head.group(1)), head.group(2)) if head else (0, "?")
         notes.append((number, outlet, map_notes(f"<article>\n{block}\n</article>")))
-        facts += [{"text": text, "cites": [sid]} for sid, text in SENTENCE.findall(block)[:4]]
+    facts = [fact for _, _, n in notes for fact in n["facts"]]
     return {
         "headline": (facts[0]["text"] if facts else "Untitled")[:80],
         "top_line": facts[0]["text"] if facts else "",

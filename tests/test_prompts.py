@@ -424,8 +424,7 @@ def test_field_guide_shows_types_descriptions_and_choices() -> None:
     assert '  - likelihood ("low" | "medium" | "high"): How likely' in guide
     assert "also has cites (list of string): Ids of the sentences" in guide
     assert guide.count("cites (") == 1  # shared by every item type: described once
-    assert guide.count("\nActorNote:") == 1  # each item type described once
-    assert "Fact" not in guide  # facts are chosen by id (key_sentences): brief fills them
+    assert guide.count("\nFact:") == 1  # each item type described once
 
 
 def test_field_guide_hides_fields_brief_fills_itself() -> None:
