@@ -118,6 +118,15 @@ def headline_overlap(heads: sparse.csr_matrix, contexts: sparse.csr_matrix) -> s
     return out.tocsr()
 
 
+@dataclass
+class Grouping:
+    """The stories of a folder, and the TF-IDF vectors (one row per article, in the
+    folder's order, L2-normalised) they were found with."""
+
+    groups: list[Group]
+    vectors: sparse.csr_matrix
+
+
 def group(
     articles: Sequence[Article],
     *,
@@ -127,12 +136,31 @@ def group(
     duplicate_similarity: float = DUPLICATE_SIMILARITY,
 ) -> list[Group]:
     """The stories of ``articles``, largest first, near-duplicates folded."""
+    return grouping(
+        articles,
+        story_similarity=story_similarity,
+        related_similarity=related_similarity,
+        headline_overlap_at=headline_overlap_at,
+        duplicate_similarity=duplicate_similarity,
+    ).groups
+
+
+def grouping(
+    articles: Sequence[Article],
+    *,
+    story_similarity: float = STORY_SIMILARITY,
+    related_similarity: float = RELATED_SIMILARITY,
+    headline_overlap_at: float = HEADLINE_OVERLAP,
+    duplicate_similarity: float = DUPLICATE_SIMILARITY,
+) -> Grouping:
+    """:func:`group`, with the vectors it compared, for a caller that compares some of
+    the articles again (:func:`block_similarity`) without reading them twice."""
     if not articles:
-        return []
-    if len(articles) == 1:
-        return [Group([articles[0]])]
+        return Grouping([], sparse.csr_matrix((0, 1), dtype=np.float64))
     found, heads, contexts = terms.article_terms(articles)
     vectors = _tfidf(found.counts)
+    if len(articles) == 1:
+        return Grouping([Group([articles[0]])], vectors)
     sim = _cosine(vectors)
     keep, copies = _fold_duplicates(articles, sim, duplicate_similarity)
     if len(keep) == 1:
@@ -173,7 +201,22 @@ def group(
         for members in clusters
     ]
     stories.sort(key=lambda s: (-_width(s), s.articles[0].path))
-    return stories
+    return Grouping(stories, vectors)
+
+
+def block_similarity(
+    vectors: sparse.csr_matrix, rows: Sequence[int], columns: Sequence[int]
+) -> np.ndarray:
+    """The cosine similarity of articles ``rows`` with articles ``columns`` (rows of
+    ``vectors``, from :func:`grouping`), 0 for a pair sharing fewer than
+    :data:`MIN_SHARED` terms: the entries of :func:`similarity`'s matrix, for a block."""
+    left, right = vectors[list(rows)], vectors[list(columns)]
+    block = np.asarray((left @ right.T).todense(), dtype=np.float32)
+    used_left = (left > 0).astype(np.float32)
+    used_right = (right > 0).astype(np.float32)
+    shared = np.asarray((used_left @ used_right.T).todense())
+    block[shared < MIN_SHARED] = 0.0
+    return block
 
 
 def _join_related(

@@ -34,8 +34,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
 from briefing import clustering, terms
 from briefing.archive import KEEP_DAYS, Archive, Entry, StoryRecord, story_link
 from briefing.models import Article, Briefing, Change, Earlier, NewSince, Point, Story
@@ -108,13 +106,12 @@ def continuations(
     pool = {a.id: a for story in today for a in story}
     for story in earlier:
         pool.update((a.id, a) for a in story if a.id not in mine and a.id not in pool)
-    ids = list(pool)
-    row = {article_id: i for i, article_id in enumerate(ids)}
+    row = {article_id: i for i, article_id in enumerate(pool)}
+    found = clustering.grouping(list(pool.values()))
     group_of: dict[str, int] = {}
-    for number, group in enumerate(clustering.group(list(pool.values()))):
+    for number, group in enumerate(found.groups):
         for article in _members(group):
             group_of[article.id] = number
-    sim = clustering.similarity(list(pool.values()))
     links: list[int | None] = []
     for story in today:
         groups = {group_of[a.id] for a in story if a.id in group_of}
@@ -124,7 +121,8 @@ def continuations(
         rows = [row[a.id] for a in story]
         for index in list(votes):
             theirs = [row[a.id] for a in earlier[index] if a.id in row and a.id not in mine]
-            if not theirs or sim[np.ix_(rows, theirs)].max() < LINK_SIMILARITY:
+            closest = clustering.block_similarity(found.vectors, rows, theirs) if theirs else None
+            if closest is None or closest.max() < LINK_SIMILARITY:
                 del votes[index]
         links.append(min(votes, key=lambda k: (-votes[k], k), default=None))
     return links
