@@ -51,9 +51,9 @@ STEM = re.compile(r"\d{4}-\d{2}-\d{2}(?:-\d{4}(?:\d{2})?(?:-\d+)?)?")
 
 
 class StoryRecord(BaseModel):
-    """What a later briefing of the job needs of a story: its articles, to find it
-    again (:mod:`briefing.continuity`), what it said, to tell what is new, and the
-    days it ran before."""
+    """What a later briefing of the job needs of a story (:mod:`briefing.continuity`):
+    its articles' leads, to find it again; what it said, its actors and its files, to
+    tell what is new; and the days it ran before."""
 
     number: int
     headline: str
@@ -65,7 +65,8 @@ class StoryRecord(BaseModel):
     )
     leads: list[str] = Field(
         default_factory=list,
-        description="Each article's title and first words: the story, should its files go.",
+        description="Each article's title and first words (:func:`lead`): what a later "
+        "run groups the story by.",
     )
     before: list[StoryRef] = Field(
         default_factory=list, description="The earlier briefings' story it continues, oldest first."
@@ -162,11 +163,14 @@ def publication(
     title: str | None = None,
     compiled: jinja2.BytecodeCache | None = None,
     articles: Sequence[Article] = (),
+    archive: Archive | None = None,
 ) -> dict[Path, str]:
     """What :func:`publish` writes, path by path, the briefing's own files first;
     nothing is written (a caller may add files of its own to the set). ``articles``,
-    those briefed, give the archive's record of each story its articles' leads."""
-    archive = load(out_dir)  # a damaged record stops the run before anything is written
+    those briefed, give the archive's record of each story its articles' leads;
+    ``archive`` is ``out_dir``'s record when the caller has read it already."""
+    if archive is None:  # a damaged record stops the run before anything is written
+        archive = load(out_dir)
     stem = pick_stem(out_dir, now)
     texts = render.briefing_texts(briefing, out_dir, stem, formats, compiled=compiled)
     by_id = {article.id: article for article in articles}

@@ -296,7 +296,8 @@ def _run(
         http_client=http_client,
         warn=notes.append,
     )
-    briefing = _follow(briefing, new, job.input, config.out_dir, notes, log)
+    published = archive.load(config.out_dir)  # damaged: the run stops, nothing written
+    briefing = _follow(briefing, new, job.input, published, notes, log)
     texts = archive.publication(
         briefing,
         config.out_dir,
@@ -305,6 +306,7 @@ def _run(
         title=f"job {job.name}",
         compiled=compiled_templates(cache_dir),
         articles=new,
+        archive=published,
     )
     files = list(texts)
     stem = files[0].stem
@@ -412,7 +414,7 @@ def _follow(
     briefing: Briefing,
     new: list[Article],
     folder: Path,
-    out_dir: Path,
+    published: archive.Archive,
     notes: list[str],
     log: Callable[[str, BaseException], None] | None,
 ) -> Briefing:
@@ -420,11 +422,7 @@ def _follow(
     (:func:`briefing.continuity.follow`). Linking is an extra: if it fails, the briefing
     goes out unlinked and the run's line says why."""
     try:
-        return continuity.follow(
-            briefing, new, archive.load(out_dir), functools.partial(_reread, folder)
-        )
-    except BriefError:
-        raise  # a damaged index.json: publishing would stop on it too, with its fix
+        return continuity.follow(briefing, new, published, functools.partial(_reread, folder))
     except Exception as err:  # an extra must not cost the briefing
         message = f"stories not linked to earlier days ({err.__class__.__name__}: {err})"
         notes.append(message)
