@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-_WEEKDAYS = "monday tuesday wednesday thursday friday saturday sunday".split()
+WEEKDAYS = "monday tuesday wednesday thursday friday saturday sunday".split()
 _ISO = re.compile(r"(\d{4})-(\d{2})(?:-(\d{2}))?")
 MONTHS = (
     "january february march april may june july august september october november december"
@@ -73,4 +73,4 @@ def _relative_day(date: str, text: str, published: str | None) -> bool:
         return True
     if back == 1 and re.search(r"\b(?:yesterday|last night)\b", lower):
         return True
-    return 0 <= back <= 6 and re.search(rf"\b{_WEEKDAYS[day.weekday()]}\b", lower) is not None
+    return 0 <= back <= 6 and re.search(rf"\b{WEEKDAYS[day.weekday()]}\b", lower) is not None

@@ -235,7 +235,7 @@ def _alike(framings: list[Framing]) -> list[Framing]:
     """The framings that say the same of two outlets, and so tell nothing about either
     (a model writing all outlets in one answer sometimes gives them one line): they
     become each outlet's own words, phrases no other outlet of the story uses."""
-    words = [{w for w in _WORD.findall(f.framing.lower()) if len(w) > 3} for f in framings]
+    words = [_long_words(f.framing) for f in framings]
     return [
         framing
         for i, framing in enumerate(framings)
@@ -283,6 +283,11 @@ def _names(text: str, outlets: dict[int, str]) -> int:
     )
 
 
+def _long_words(text: str) -> set[str]:
+    """The words of more than three letters, lower case: what framings are compared by."""
+    return {w for w in _WORD.findall(text.lower()) if len(w) > 3}
+
+
 def _same_of_each(text: str, outlets: dict[int, str]) -> bool:
     """Whether ``text`` says the same of two outlets ("source 1 frames it as X, while
     source 2 frames it as X"): what follows each outlet's name, up to the next, shares
@@ -296,8 +301,7 @@ def _same_of_each(text: str, outlets: dict[int, str]) -> bool:
     if not names:
         return False
     parts = re.split("|".join(sorted(names, key=len, reverse=True)), text, flags=re.I)[1:]
-    words = [{w for w in _WORD.findall(part.lower()) if len(w) > 3} for part in parts]
-    words = [w for w in words if len(w) >= 3]
+    words = [w for w in map(_long_words, parts) if len(w) >= 3]
     return any(
         len(a & b) / len(a | b) >= _SAME_FRAMING
         for i, a in enumerate(words)
@@ -312,8 +316,8 @@ def _echoes(text: str, outlets: dict[int, str]) -> bool:
     text = text.lower()
     for outlet in outlets.values():
         text = text.replace(outlet.lower(), " ")
-    own = {w for w in _WORD.findall(text) if len(w) > 3}
-    given = {w for w in _WORD.findall(description.lower()) if len(w) > 3}
+    own = _long_words(text)
+    given = _long_words(description)
     return bool(own) and len(own & given) / len(own) >= _ECHO
 
 

@@ -31,7 +31,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
-from briefing.dates import as_precise_as
+from briefing.dates import MONTHS, WEEKDAYS, as_precise_as
 from briefing.models import (
     Actor,
     Cited,
@@ -54,10 +54,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s|(?<=[。！？])\s*")
 # Words of a name that do not tell people apart.
 _TITLES = frozenset(title.lower() for title in TITLES) | {"the"}
 # Capitalised words that do not make a name: titles, days, months.
-_NOT_EVIDENCE = _TITLES | frozenset(
-    "monday tuesday wednesday thursday friday saturday sunday january february march april "
-    "may june july august september october november december".split()
-)
+_NOT_EVIDENCE = _TITLES | frozenset(WEEKDAYS) | frozenset(MONTHS)
 _YEAR = re.compile(r"\b(?:1[89]|2[0-9])\d\d\b")
 
 
