@@ -38,8 +38,7 @@ from briefing.models import Article, Briefing, Story, StoryRef
 INDEX_JSON = "index.json"
 INDEX_HTML = "index.html"
 LATEST_HTML = "latest.html"
-# The names publish gives briefings: a date, then optionally a time of day (and a counter).
-# A story record keeps what finds its story again (articles, leads, what it said) for
+# A story record keeps what finds its story again (leads, what it said, its files) for
 # this many days, the days a later briefing looks back (briefing/continuity.py); after
 # that, its headline and days only (for the index page).
 KEEP_DAYS = 14
@@ -47,7 +46,8 @@ KEEP_DAYS = 14
 # link the real mix as whole texts do, but not two of examples/'s (a feature and a news
 # report of one event); 250 do both. About 1.6 kB an article.
 LEAD_WORDS = 250
-STEM = re.compile(r"\d{4}-\d{2}-\d{2}(?:-\d{4}(?:\d{2})?(?:-\d+)?)?")
+# The names publish gives briefings: a date, then optionally a time of day (and a counter).
+STEM = re.compile(render.BRIEFING_STEM)
 
 
 class StoryRecord(BaseModel):

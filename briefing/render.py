@@ -98,9 +98,10 @@ def http_url(url: str | None) -> str | None:
     return url
 
 
-_OWN_LINK = re.compile(
-    r"\d{4}-\d{2}-\d{2}(?:-\d{4}(?:\d{2})?(?:-\d+)?)?\.(?:html|md)(?:#story-\d+)?"
-)
+# The names a job's archive gives briefings (briefing/archive.py): a date, then
+# optionally a time of day (and a counter).
+BRIEFING_STEM = r"\d{4}-\d{2}-\d{2}(?:-\d{4}(?:\d{2})?(?:-\d+)?)?"
+_OWN_LINK = re.compile(BRIEFING_STEM + r"\.(?:html|md)(?:#story-\d+)?")
 
 
 def own_link(link: str | None) -> str | None:
