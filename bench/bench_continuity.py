@@ -82,10 +82,6 @@ def at_random(articles: list[Article], seed: int) -> tuple[list[Article], list[A
     return day1, day2
 
 
-def members(group: clustering.Group) -> list[Article]:
-    return [*group.articles, *(c for copies in group.copies.values() for c in copies)]
-
-
 def as_kept(articles: list[Article]) -> list[Article]:
     """Earlier articles as a later run sees them: their leads, kept in index.json."""
     return [a.model_copy(update={"text": archive.lead(a)}) for a in articles]
@@ -94,8 +90,8 @@ def as_kept(articles: list[Article]) -> list[Article]:
 def score(
     day1: list[Article], day2: list[Article], labels: dict[str, str]
 ) -> tuple[Counter[str], list[str]]:
-    earlier = [as_kept(members(g)) for g in clustering.group(day1)]
-    today = [members(g) for g in clustering.group(day2)]
+    earlier = [as_kept(g.members) for g in clustering.group(day1)]
+    today = [g.members for g in clustering.group(day2)]
     links = continuity.continuations(today, earlier)
 
     def label(story: list[Article]) -> str:
@@ -131,8 +127,8 @@ def speed(earlier_n: int, today_n: int) -> dict[str, float]:
         generate(Path(tmp), earlier_n + today_n)
         articles, _ = ingest.read_folder(Path(tmp))
     articles.sort(key=lambda a: a.path)
-    earlier = [as_kept(members(g)) for g in clustering.group(articles[:earlier_n])]
-    today = [members(g) for g in clustering.group(articles[earlier_n:])]
+    earlier = [as_kept(g.members) for g in clustering.group(articles[:earlier_n])]
+    today = [g.members for g in clustering.group(articles[earlier_n:])]
     tracemalloc.start()  # numpy reports its arrays to tracemalloc too
     start = time.perf_counter()
     links = continuity.continuations(today, earlier)

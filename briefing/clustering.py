@@ -57,6 +57,11 @@ class Group:
     copies: dict[str, list[Article]] = field(default_factory=dict)
     shared: list[str] = field(default_factory=list)
 
+    @property
+    def members(self) -> list[Article]:
+        """Its articles, then their near-duplicate copies."""
+        return [*self.articles, *(c for copies in self.copies.values() for c in copies)]
+
 
 def similarity(articles: Sequence[Article]) -> np.ndarray:
     """Cosine similarity of the articles' TF-IDF vectors (rows are L2-normalised)."""

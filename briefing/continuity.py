@@ -110,7 +110,7 @@ def continuations(
     found = clustering.grouping(list(pool.values()))
     group_of: dict[str, int] = {}
     for number, group in enumerate(found.groups):
-        for article in _members(group):
+        for article in group.members:
             group_of[article.id] = number
     links: list[int | None] = []
     for story in today:
@@ -126,10 +126,6 @@ def continuations(
                 del votes[index]
         links.append(min(votes, key=lambda k: (-votes[k], k), default=None))
     return links
-
-
-def _members(group: clustering.Group) -> list[Article]:
-    return [*group.articles, *(c for copies in group.copies.values() for c in copies)]
 
 
 def _earlier_stories(day: dt.date, archive: Archive, window_days: int) -> list[_Earlier]:

@@ -20,10 +20,6 @@ REPO = Path(__file__).resolve().parents[1]
 DAY = dt.date(2026, 11, 22)
 
 
-def members(group: clustering.Group) -> list[Article]:
-    return [*group.articles, *(c for copies in group.copies.values() for c in copies)]
-
-
 def as_kept(articles: list[Article]) -> list[Article]:
     """Earlier articles as a later run sees them: their leads, kept in index.json."""
     return [a.model_copy(update={"text": archive.lead(a)}) for a in articles]
@@ -47,8 +43,8 @@ def test_real_news_split_over_two_days_links_each_continuing_story() -> None:
         else:
             day1 += items[: len(items) // 2]
             day2 += items[len(items) // 2 :]
-    earlier = [as_kept(members(g)) for g in clustering.group(day1)]
-    today = [members(g) for g in clustering.group(day2)]
+    earlier = [as_kept(g.members) for g in clustering.group(day1)]
+    today = [g.members for g in clustering.group(day2)]
     links = continuity.continuations(today, earlier)
 
     def label(story: list[Article]) -> str:
@@ -78,8 +74,8 @@ def test_real_news_split_at_random_links_no_story_wrongly() -> None:
         day2: list[Article] = []
         for article in sorted(articles, key=lambda a: a.path):
             (day1 if rng.random() < 0.5 else day2).append(article)
-        earlier = [as_kept(members(g)) for g in clustering.group(day1)]
-        today = [members(g) for g in clustering.group(day2)]
+        earlier = [as_kept(g.members) for g in clustering.group(day1)]
+        today = [g.members for g in clustering.group(day2)]
         missed = 0
         for story, link in zip(today, continuity.continuations(today, earlier), strict=True):
             mine = {labels[a.path] for a in story}
