@@ -68,7 +68,7 @@ class SourceText:
 
     def read(self) -> SourceText:
         """Find every part now (before the check that needs them); returns itself."""
-        self.normal, self.words, self.quoted, self.content_words  # noqa: B018
+        self.normal, self.words, self.quoted, self.content_words, self.capitalised  # noqa: B018
         self._ends  # noqa: B018
         return self
 
