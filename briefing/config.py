@@ -38,6 +38,9 @@ ENV_VARS: dict[str, str] = {
 }
 
 # Tables of the config file that belong to other parts of brief (scheduled jobs, email).
+# Sentences a story call shows the embedded model (Config.story_sentences): about 1,600
+# tokens of news prose, a tenth of its window.
+EMBEDDED_SENTENCES = 48
 OTHER_SECTIONS = frozenset({"jobs", "smtp"})
 
 # Settings that must not come from a file that may be shared or committed.
@@ -68,11 +71,15 @@ class Config(BaseModel):
     chunk_overlap: int = Field(default=60, ge=0)
     # A story of four outlets needs ~2,000 tokens at the schema's bounds.
     max_output_tokens: int = Field(default=2048, ge=64)
-    # True: a story whose articles fit the context window is written from them in one
-    # call; False: notes on each chunk first (map), then the story from the notes.
-    # None: one call on a remote server; notes first on the embedded 1.5B model, which
-    # writes better stories from notes (docs/PERFORMANCE.md).
+    # True (None: the default): a story whose articles fit the context window is
+    # written from them in one call; False: notes on each chunk first (map), then the
+    # story from the notes (docs/PERFORMANCE.md, docs/QUALITY.md).
     direct: bool | None = None
+    # Sentences of a story its one call shows: each article's lead, then those most of
+    # its outlets say (briefing/salience.py). None: all of them on a remote server,
+    # EMBEDDED_SENTENCES on the embedded 1.5B model, which reads a long prompt slowly
+    # and loosely.
+    story_sentences: int | None = Field(default=None, ge=8)
     temperature: float = Field(default=0.0, ge=0, le=2)
     timeout: float = Field(default=300.0, gt=0)
     concurrency: int | None = Field(default=None, ge=1)
@@ -102,7 +109,14 @@ class Config(BaseModel):
     @property
     def writes_directly(self) -> bool:
         """Whether a story that fits one call is written from its articles (``direct``)."""
-        return self.direct if self.direct is not None else not self.uses_embedded_model
+        return self.direct if self.direct is not None else True
+
+    @property
+    def sentences_shown(self) -> int | None:
+        """Most sentences a story's one call shows (``story_sentences``); None: all."""
+        if self.story_sentences is not None:
+            return self.story_sentences
+        return EMBEDDED_SENTENCES if self.uses_embedded_model else None
 
     @property
     def uses_embedded_model(self) -> bool:

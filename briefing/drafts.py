@@ -31,6 +31,7 @@ from briefing.models import (
     Event,
     EventNote,
     Framing,
+    Point,
     Risk,
     RiskNote,
     StoryDraft,
@@ -61,6 +62,10 @@ _META = re.compile(
     r"provides|presents|examines|explores|mentions|details|outlines)\b",
     re.IGNORECASE,
 )
+# Summary words for a story of n articles: BASE + EACH * n, at most MOST.
+_SUMMARY_BASE, _SUMMARY_EACH, _SUMMARY_MOST = 50, 20, 250
+_AGREEMENT = 3  # the StoryDraft bound
+_SUPPORT = 2  # other outlets that must say a point for it to be agreement (fewer if fewer)
 _OWN_PHRASES = 2  # an outlet's own phrases that stand in for a framing saying nothing of it
 # Own phrases looked for: one more, in case one is the framing's own wording.
 OWN_PHRASES = _OWN_PHRASES + 1
@@ -91,8 +96,40 @@ def complete(draft: StoryDraft, noted: Noted, evidence: Evidence) -> StoryDraft:
     for risk in draft.risks:  # "Escalation; exposed: NATO; likelihood high" -> "Escalation"
         risk.risk = _LEAKED.split(risk.risk)[0].strip() or risk.risk
     _carry_over(draft, noted)
+    _add_quotes(draft, evidence)
+    _from_ranking(draft, evidence)
     draft.summary = summary_past(draft.top_line, draft.summary)
     return _strip_scripts(draft, evidence.scripts())
+
+
+def summary_words(sources: int) -> int:
+    """Words of a summary brief takes from the sources for a story of ``sources``
+    articles: more articles say more (the MultiLing references give 250 words to ten)."""
+    return min(_SUMMARY_MOST, _SUMMARY_BASE + _SUMMARY_EACH * sources)
+
+
+def _from_ranking(draft: StoryDraft, evidence: Evidence) -> None:
+    """A story written from its articles (no summary of the model's) gets the sentences
+    most of its outlets say, verbatim; a story of several outlets with no agreement
+    gets the sentences two or more other outlets say too, each cited with theirs."""
+    ranking = evidence.ranking()
+    if not draft.summary.strip():
+        chosen = ranking.summary(summary_words(len(evidence.sentences)), avoid=draft.top_line)
+        draft.summary = " ".join(r.text for r in chosen)
+    if not draft.agreement and (sources := len(evidence.sentences)) > 1:
+        draft.agreement = [
+            Point(text=r.text, cites=[r.cite, *ranking.supporting(r)])
+            for r in ranking.agreement(_AGREEMENT, support=min(_SUPPORT, sources - 1))
+        ]
+
+
+def _add_quotes(draft: StoryDraft, evidence: Evidence) -> None:
+    """An actor without a quote gets the words the sources quote them saying
+    (:func:`briefing.speakers.quote_of`), cited."""
+    for actor in draft.actors:
+        if not actor.quote.strip() and (found := speakers.quote_of(actor.name, evidence.sentences)):
+            actor.quote = found[0]
+            actor.cites = list(dict.fromkeys([*actor.cites, *found[1]]))
 
 
 def summary_past(top_line: str, summary: str) -> str:
@@ -198,9 +235,15 @@ def settle(
     "source N"), or echoes its instructions, is replaced by one built from the
     framings that survived grounding."""
     draft = draft.model_copy(deep=True)
+    if len(set(outlets)) > 1:  # one framing per outlet: its own words where the model gave none
+        have = {f.source for f in draft.framings}
+        draft.framings += [Framing(source=n, framing="") for n in sorted(outlets) if n not in have]
+        draft.framings.sort(key=lambda f: f.source)
     # Framings that say the same of two outlets, or only that an article reports
     # ("The article discusses the impact..."), tell nothing of the outlet.
-    same = _alike(draft.framings) + [f for f in draft.framings if _META.match(f.framing)]
+    same = _alike(draft.framings) + [
+        f for f in draft.framings if _META.match(f.framing) or not f.framing.strip()
+    ]
     if same or any(not f.wording.strip() for f in draft.framings):  # else not needed
         own = (evidence or Evidence()).own_phrases(OWN_PHRASES)
         for framing in draft.framings:
@@ -213,6 +256,7 @@ def settle(
             if phrases:
                 quoted = ", ".join(f"“{p}”" for p in phrases[:_OWN_PHRASES])
                 framing.framing = f"In its own words: {quoted}"
+        draft.framings = [f for f in draft.framings if f.framing.strip()]
     if len(set(outlets)) < 2:
         draft.divergence = ""
         return draft

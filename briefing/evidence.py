@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
 
 from briefing import speakers, wording
+from briefing.salience import Ranking
 from briefing.sourcetext import SourceText
 
 _T = TypeVar("_T")
@@ -75,6 +76,10 @@ class Evidence:
     def mentions(self) -> list[speakers.Mention]:
         """Who the sources show speaking or acting (:func:`briefing.speakers.find`)."""
         return self._once("mentions", lambda: speakers.find(self.sentences))
+
+    def ranking(self) -> Ranking:
+        """The sources' sentences ranked by what most outlets say (:mod:`briefing.salience`)."""
+        return self._once("ranking", lambda: Ranking(self.sentences))
 
     def vocabulary(self) -> frozenset[str]:
         """Every word of the sources' sentences, in lower case."""

@@ -239,6 +239,13 @@ class Framing(Cited):
     unverified: SkipJsonSchema[str | None] = None
 
 
+class OutletFraming(Framing):
+    """How one outlet frames the story."""
+
+    # The outlet's own phrase is found by brief (briefing/wording.py), not copied by the model.
+    wording: SkipJsonSchema[str] = ""
+
+
 class Event(Cited):
     """A dated event of the story."""
 
@@ -270,29 +277,31 @@ class StoryDraft(Answer):
     )
 
 
-class QuotedActor(Actor):
-    """A key actor of the story."""
-
-    quote: str = text(
-        200,
-        "Their own words that an article puts in quotation marks, copied exactly "
-        "(at most 30 words); empty if no article quotes them.",
-        default="",
-    )
-
-
 class StoryFromSources(StoryDraft):
     """One story (an event or development) as several outlets report it, written from
     the numbered sentences of its articles. Use only those sentences; do not add
     outside knowledge."""
 
-    actors: list[QuotedActor] = most(6, "The key actors and their positions.")  # type: ignore[assignment]
+    top_line: str = text(200, "The one sentence a busy reader must know, in your own words.")
+    # Taken from the articles by brief (briefing/salience.py), not written by the model:
+    # the sentences most outlets say, verbatim; what they agree on; each outlet's phrase.
+    summary: SkipJsonSchema[str] = ""
+    agreement: SkipJsonSchema[list[Point]] = Field(default_factory=list)
+    actors: list[Actor] = most(5, "The key people, governments and organisations, each once.")
     risks: list[Risk] = most(4, "Every risk the articles warn of, most severe first.")
-    timeline: list[Event] = most(4, "Events with a date the articles give; else empty.")
+    framings: list[OutletFraming] = most(  # type: ignore[assignment]
+        6, "One entry per outlet: what it stresses or leaves out, in its own tone."
+    )
+    timeline: list[Event] = most(3, "Events with a date the articles give; else empty.")
+    open_questions: list[str] = Field(
+        default_factory=list,
+        description="Questions the articles raise and leave open.",
+        json_schema_extra={"maxItems": 2, "items": {"type": "string", "maxLength": 160}},
+    )
 
     def draft(self) -> StoryDraft:
-        """The story as the notes' story call would have written it, quotes and
-        dated events included (brief checks them against the articles)."""
+        """The story as the notes' story call would have written it, dated events
+        included (brief checks them against the articles)."""
         return StoryDraft.model_validate(self.model_dump())
 
 

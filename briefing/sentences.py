@@ -20,6 +20,12 @@ from briefing.models import Sentence
 
 # A blank line (only whitespace on it) separates paragraphs.
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+# A line that ends without a sentence's end (a headline, a dateline) before a line
+# break: the next line starts a sentence of its own, unless the text is hard-wrapped.
+_OPEN_LINE_END = re.compile(r"(?<=[^\s.!?:;,\-–—(\[\"'“‘])[ \t]*\r?\n[ \t]*(?=[^\W_a-z])")
+# Text whose lines mostly run this many characters was wrapped by its writer's tool:
+# its line breaks fall anywhere in a sentence.
+_WRAPPED = (50, 100)
 _SENTENCES = TypeAdapter(list[Sentence])
 
 
@@ -34,6 +40,8 @@ def split_sentences(text: str) -> list[Sentence]:
     # start of every paragraph (blingfire does not split paragraphs).
     breaks = {m.end() for m in _PARAGRAPH_BREAK.finditer(text)}
     starts = _sentence_starts(text)
+    if lines := _line_starts(text):
+        starts = sorted(set(starts).union(lines))
     if breaks:
         starts = sorted(breaks.union(starts))
     ends = starts[1:]
@@ -64,6 +72,19 @@ def _numbered(pieces: list[str], opens: list[bool]) -> list[dict[str, object]]:
         if piece:
             found.append({"number": len(found) + 1, "text": piece, "paragraph": paragraph})
             used = True
+    return found
+
+
+def _line_starts(text: str) -> list[int]:
+    """Starts of lines that follow a line without a sentence's end ("Title" / "Friday,
+    March 23, 2007" / "Fifteen British ..."), for text that is not hard-wrapped."""
+    found = [m.end() for m in _OPEN_LINE_END.finditer(text)]
+    if not found:
+        return []
+    lines = [len(line) for line in text.splitlines() if line.strip()]
+    wrapped = sum(_WRAPPED[0] <= n <= _WRAPPED[1] for n in lines)
+    if wrapped > 0.6 * len(lines):
+        return []
     return found
 
 

@@ -54,6 +54,16 @@ _EMPTY = re.compile(
     r"yesterday|today|last\s+\w+|at\s+the\s+time))?\W*$",
     re.I,
 )
+# A quotation in double quotes, straight or curly, and verbs that say someone spoke it.
+_QUOTATION = re.compile(r"[\"“]([^\"“”]{8,600})[\"”]")
+_MARK = re.compile(r"[\"“”]")
+_OPENING = re.compile(r"(?:^|(?<=[\s(\[—–-]))[\"“]|“")
+_CLOSING = re.compile(r"[\"”](?=[\s,.;:!?)]|$)|”")
+_SPEAKING = frozenset(
+    "said says stated told tells warned warns added adds insisted insists argued argues "
+    "declared declares wrote writes claimed claims noted notes explained asked".split()
+)
+_QUOTE_WORDS = 30  # the longest quote shown, in words (the Actor quote's bound)
 # Words before a name that say what someone is, not who.
 TITLES = frozenset(
     "President Prime Minister Secretary-General Secretary General Chancellor Foreign "
@@ -159,6 +169,81 @@ def sentence_about(name: str, sentences: Mapping[int, Mapping[int, str]]) -> Men
         if not _headline(sentence) and wanted in WORD.findall(sentence.lower()):
             return Mention(name, "", f"{source}.{number}", _position(sentence.strip()))
     return None
+
+
+def quote_of(name: str, sentences: Mapping[int, Mapping[int, str]]) -> tuple[str, list[str]] | None:
+    """Words the sources quote ``name`` saying, with the ids of the sentences they
+    stand in: the first quotation of 4 to 30 words (the end of a longer one) that
+    ends in, or just before, a sentence naming them outside its quotation marks with
+    a verb of speaking ("“We will not be intimidated,” Stoltenberg said."). A quotation
+    may run over sentences. Grounding checks the attribution as for any quote."""
+    wanted = key(name)
+    for source, numbered in sentences.items():
+        numbers = list(numbered)
+        for i, number in enumerate(numbers):
+            if not _speaks(wanted, _outside(numbered[number])):
+                continue
+            ids = numbers[max(0, i - 2) : i + 3]
+            # Where each sentence of the window starts and ends in it.
+            spans, offset = {}, 0
+            for n in ids:
+                spans[n] = (offset, offset + len(numbered[n]))
+                offset += len(numbered[n]) + 1
+            window = " ".join(numbered[n] for n in ids)
+            at, end = spans[number]
+            # Only a quotation that stands (in part) in the sentence naming them.
+            for start, stop in _quotations(window):
+                if start <= end and stop >= at and (said := _within(window[start:stop])):
+                    cites = [
+                        f"{source}.{n}" for n, (a, b) in spans.items() if a <= stop and b >= start
+                    ]
+                    return said, cites
+    return None
+
+
+def _outside(sentence: str) -> str:
+    """The sentence without its quotations; text before a closing mark that no mark
+    opened is the end of a quotation begun in a sentence before."""
+    opened, closed = _OPENING.search(sentence), _CLOSING.search(sentence)
+    if closed and (not opened or closed.start() < opened.start()):
+        sentence = sentence[closed.end() :]
+    return _QUOTATION.sub(" ", sentence)
+
+
+def _speaks(wanted: str, text: str) -> bool:
+    """Whether ``text`` has the name (its :func:`key`) next to a verb of speaking:
+    "Stoltenberg said", "Stoltenberg told reporters", "said Stoltenberg"."""
+    name = rf"\b{re.escape(wanted)}\b"
+    verb = rf"\b(?:{'|'.join(_SPEAKING)})\b"
+    near = rf"{name}(?:\s+\w+)?\s+{verb}|{verb}\s+(?:\w+\s+)?{name}"
+    return re.search(near, text, re.IGNORECASE) is not None
+
+
+def _quotations(text: str) -> list[tuple[int, int]]:
+    """Where the quotations of ``text`` stand (inside their marks), each from an
+    opening mark to the next closing one: a straight mark opens after a space or the
+    start. A closing mark with no opening one is left: its quotation began before."""
+    found: list[tuple[int, int]] = []
+    start: int | None = None
+    for match in _MARK.finditer(text):
+        mark, at = match.group(), match.start()
+        before = text[at - 1] if at else " "
+        opening = mark == "“" or (mark == '"' and (before.isspace() or before in "([—–-"))
+        if opening:
+            start = match.end()
+        elif start is not None:
+            found.append((start, at))
+            start = None
+    return found
+
+
+def _within(quote: str) -> str:
+    """``quote`` if it has 4 to 30 words, else its last sentences that do, or ""."""
+    parts = re.split(r"(?<=[.!?])\s+", quote.strip(" ,;:"))
+    while parts and len(" ".join(parts).split()) > _QUOTE_WORDS:
+        parts = parts[1:]
+    said = " ".join(parts)
+    return said if len(said.split()) >= 4 else ""
 
 
 def byline(text: str) -> bool:

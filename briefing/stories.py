@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import tiktoken
@@ -22,6 +22,7 @@ from briefing.errors import ConfigError
 from briefing.evidence import Evidence
 from briefing.models import Article, Chunk, ChunkNotes, Source, StoryFromSources
 from briefing.prompts import Prompts, field_guide
+from briefing.salience import Ranking
 from briefing.sourcetext import SourceText
 
 # Room left in the context window for the chat template's own tokens.
@@ -138,8 +139,12 @@ def one_call_messages(
     else None. The fit is estimated from the chunks (:func:`one_call_tokens`) and the
     messages are counted exactly only when the estimate comes within ``_SURE`` of the
     limit."""
+    limit, most = room(config), config.sentences_shown
+    if config.writes_directly and docs and most and sum(len(d.sentences) for d in docs) > most:
+        shown = Ranking({d.number: d.sentences for d in docs}).excerpt(most)
+        messages = direct_messages(prompts, docs, shown)
+        return messages if count_messages(encoding, messages) <= limit else None
     size = one_call_tokens(prompts, docs, encoding, config)
-    limit = room(config)
     if size is None or size > limit or not docs:
         return None
     messages = direct_messages(prompts, docs)
@@ -154,15 +159,22 @@ def _direct_overhead(prompts: Prompts, encoding: tiktoken.Encoding) -> int:
     return count_messages(encoding, direct_messages(prompts, []))
 
 
-def direct_messages(prompts: Prompts, docs: Sequence[Doc]) -> list[dict[str, str]]:
+def direct_messages(
+    prompts: Prompts, docs: Sequence[Doc], shown: Mapping[int, Sequence[int]] | None = None
+) -> list[dict[str, str]]:
     """The direct story step's messages: every article of the story, its sentences
     numbered on from the article before, in the order of
-    :func:`briefing.notes.story_ids`."""
+    :func:`briefing.notes.story_ids`; only the sentences ``shown`` (source -> its
+    sentence numbers) when given, under the same numbers."""
     sources, before = [], 0
     for d in docs:
-        texts = d.sentences.values()
-        lines = [f"[{before + i}] {' '.join(text.split())}" for i, text in enumerate(texts, 1)]
-        before += len(lines)
+        keep = None if shown is None else set(shown.get(d.number, ()))
+        lines = [
+            f"[{before + i}] {' '.join(text.split())}"
+            for i, (number, text) in enumerate(d.sentences.items(), 1)
+            if keep is None or number in keep
+        ]
+        before += len(d.sentences)
         sources.append(
             {
                 "number": d.number,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from briefing.config import Config, Price, load_config, read_config_file
+from briefing.config import EMBEDDED_SENTENCES, Config, Price, load_config, read_config_file
 from briefing.errors import ConfigError
 
 
@@ -230,10 +230,13 @@ def test_config_rejects_unknown_fields_directly() -> None:
         Config.model_validate({"jobs": {}})
 
 
-def test_one_call_stories_by_default_on_remote_servers_only() -> None:
+def test_one_call_stories_by_default_and_an_excerpt_on_the_embedded_model() -> None:
     assert Config(base_url="http://127.0.0.1:9/v1").writes_directly
     assert Config(api_key="sk-x").writes_directly
-    assert not Config().writes_directly  # the embedded model takes notes first
+    assert Config().writes_directly
+    assert Config().sentences_shown == EMBEDDED_SENTENCES  # the small model reads less
+    assert Config(api_key="sk-x").sentences_shown is None  # all of them
+    assert Config(api_key="sk-x", story_sentences=30).sentences_shown == 30
     assert Config(direct=True).writes_directly
     assert not Config(base_url="http://127.0.0.1:9/v1", direct=False).writes_directly
     flags = load_config({"direct": False}, {"OPENAI_API_KEY": "sk-x"})

@@ -297,3 +297,41 @@ def test_a_divergence_that_says_the_same_of_each_outlet_is_rebuilt() -> None:
     assert drafts.settle(draft(divergence=differ, framings=FRAMINGS), OUTLETS).divergence == (
         differ
     )
+
+
+def test_a_story_written_from_its_articles_gets_their_sentences_quotes_and_framings() -> None:
+    sentences = {
+        1: {
+            1: "Storms closed the port of Riga on Monday, stranding forty ships.",
+            2: '"We will reopen when it is safe for every crew," harbour master Ilze Berzina said.',
+            3: "The closure is a disaster for exporters already hit by sanctions and a weak rouble.",
+        },
+        2: {
+            1: "The port of Riga closed on Monday after storms, stranding forty ships.",
+            2: "Grain traders fear a backlog that could last well into next month.",
+        },
+    }
+    evidence = Evidence(sentences, {n: " ".join(s.values()) for n, s in sentences.items()})
+    written = draft(
+        summary="",
+        top_line="Riga's port is shut by storms.",
+        actors=[{"name": "Ilze Berzina", "role": "harbour master", "position": "Says the port "
+                 "will reopen when it is safe.", "cites": ["1.2"]}],
+        framings=[{"source": 1, "framing": "Stresses the cost to exporters.", "cites": ["1.3"]}],
+    )  # fmt: skip
+    out = drafts.settle(
+        drafts.complete(written, {}, evidence), {1: "Baltic Wire", 2: "Port News"}, evidence
+    )
+    # The summary is the sources' own sentences, not the top line again.
+    assert out.summary and all(
+        any(sentence in out.summary for sentence in s.values()) for s in [sentences[1]]
+    )
+    assert "Riga's port is shut" not in out.summary
+    # Both outlets say the port closed: a point of agreement, cited in each.
+    assert len(out.agreement) == 1
+    assert {c.split(".")[0] for c in out.agreement[0].cites} == {"1", "2"}
+    # The harbour master's quote comes from the source, cited.
+    assert out.actors[0].quote == "We will reopen when it is safe for every crew"
+    # The outlet the model gave no framing gets one in its own words.
+    assert [f.source for f in out.framings] == [1, 2]
+    assert out.framings[1].framing.startswith("In its own words:")

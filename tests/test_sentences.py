@@ -59,3 +59,34 @@ def test_a_paragraph_of_only_whitespace_takes_no_index() -> None:
         ("Two here.", 0),
         ("Three.", 1),
     ]
+
+
+def test_a_headline_and_a_dateline_are_sentences_of_their_own() -> None:
+    text = (
+        "15 Royal Navy sailors captured at gunpoint by Iranian guards\n"
+        "Friday, March 23, 2007\n"
+        "Fifteen British Royal Navy personnel have been captured. The Royal Navy insists "
+        "they were in Iraqi waters.\n"
+    )
+    assert [s.text for s in split_sentences(text)] == [
+        "15 Royal Navy sailors captured at gunpoint by Iranian guards",
+        "Friday, March 23, 2007",
+        "Fifteen British Royal Navy personnel have been captured.",
+        "The Royal Navy insists they were in Iraqi waters.",
+    ]
+    assert {s.paragraph for s in split_sentences(text)} == {0}
+
+
+def test_hard_wrapped_lines_do_not_split_a_sentence() -> None:
+    text = (
+        "The committee voted on Tuesday to approve the budget for the coming\n"
+        "year after a long debate in which Members from both sides of the House\n"
+        "raised concerns about spending on roads. The Minister said the plan\n"
+        "was fair.\n"
+    )
+    assert [s.text.replace("\n", " ") for s in split_sentences(text)] == [
+        "The committee voted on Tuesday to approve the budget for the coming year after a "
+        "long debate in which Members from both sides of the House raised concerns about "
+        "spending on roads.",
+        "The Minister said the plan was fair.",
+    ]

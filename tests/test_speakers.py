@@ -139,3 +139,38 @@ def test_byline_roles() -> None:
 )
 def test_same_actor(a: str, b: str, same: bool) -> None:
     assert speakers.same_actor(a, b) is same
+
+
+def test_quotes_are_found_with_their_speaker_across_sentences(
+    seeds: dict[int, dict[int, str]],
+) -> None:
+    # The quotation opens a sentence before the one naming Stoltenberg.
+    quote, cites = speakers.quote_of("Jens Stoltenberg", seeds) or ("", [])
+    assert quote.startswith("It has been the case for a long time")
+    assert quote.endswith("to not do that")
+    assert "1.6" in cites
+    # Putin is named next to Stoltenberg's quotations but quoted nowhere.
+    assert speakers.quote_of("Vladimir Putin", seeds) is None
+
+
+def test_a_quote_belongs_to_the_speaker_of_its_own_sentence() -> None:
+    sources = numbered(
+        'NATO added ships. "Any attack will be met with a united response," spokeswoman '
+        'Ingrid Solheim said. Kremlin spokesman Grigory Lavrentyev told reporters: "Russia '
+        'has nothing to do with this. They should present evidence." The talks go on.'
+    )
+    assert speakers.quote_of("Ingrid Solheim", sources) == (
+        "Any attack will be met with a united response",
+        ["1.2"],
+    )
+    quote, cites = speakers.quote_of("Grigory Lavrentyev", sources) or ("", [])
+    assert quote == "Russia has nothing to do with this. They should present evidence."
+    assert cites == ["1.3", "1.4"]
+    # A quotation longer than 30 words gives its last sentences within them.
+    long = " ".join(["word"] * 40)
+    sources = numbered(f'"{long}. Then we act at once and together," the minister Ann Lee said.')
+    assert speakers.quote_of("Ann Lee", sources) == (
+        "Then we act at once and together",
+        ["1.1", "1.2"],
+    )
+    assert speakers.quote_of("Bob Ray", sources) is None
