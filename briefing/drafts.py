@@ -95,11 +95,29 @@ def complete(draft: StoryDraft, noted: Noted, evidence: Evidence) -> StoryDraft:
     _add_speakers(draft, mentions, evidence)
     for risk in draft.risks:  # "Escalation; exposed: NATO; likelihood high" -> "Escalation"
         risk.risk = _LEAKED.split(risk.risk)[0].strip() or risk.risk
+    draft.risks = _distinct(draft.risks)
     _carry_over(draft, noted)
     _add_quotes(draft, evidence)
     _from_ranking(draft, evidence)
     draft.summary = summary_past(draft.top_line, draft.summary)
     return _strip_scripts(draft, evidence.scripts())
+
+
+def _distinct(risks: list[Risk]) -> list[Risk]:
+    """The risks without those that say again what one before them says (a small model
+    sometimes writes one risk three times over, a word changed); the repeat's citations
+    go to the risk it repeats."""
+    kept: list[tuple[Risk, set[str]]] = []
+    for risk in risks:
+        words = _long_words(risk.risk)
+        same = next(
+            (k for k, seen in kept if len(words & seen) >= _REPEATED * len(words | seen)), None
+        )
+        if same is None or not words:
+            kept.append((risk, words))
+        else:
+            same.cites = list(dict.fromkeys([*same.cites, *risk.cites]))
+    return [risk for risk, _ in kept]
 
 
 def summary_words(sources: int) -> int:
@@ -113,13 +131,15 @@ def _from_ranking(draft: StoryDraft, evidence: Evidence) -> None:
     most of its outlets say, verbatim; a story of several outlets with no agreement
     gets the sentences two or more other outlets say too, each cited with theirs."""
     ranking = evidence.ranking()
+    chosen = []
     if not draft.summary.strip():
         chosen = ranking.summary(summary_words(len(evidence.sentences)), avoid=draft.top_line)
         draft.summary = " ".join(r.text for r in chosen)
     if not draft.agreement and (sources := len(evidence.sentences)) > 1:
+        support = min(_SUPPORT, sources - 1)
         draft.agreement = [
             Point(text=r.text, cites=[r.cite, *ranking.supporting(r)])
-            for r in ranking.agreement(_AGREEMENT, support=min(_SUPPORT, sources - 1))
+            for r in ranking.agreement(_AGREEMENT, support, besides=chosen)
         ]
 
 
@@ -168,7 +188,7 @@ def _add_speakers(draft: StoryDraft, mentions: list[speakers.Mention], evidence:
     """One entry per actor; weak positions and missing roles get the source's own
     words (where it shows them speaking or acting, else the first sentence naming
     them); then the actors the sources show speaking or acting are added, most
-    mentioned first."""
+    mentioned first, and go before the others."""
     by_key: dict[str, list[speakers.Mention]] = {}
     for mention in mentions:
         by_key.setdefault(speakers.key(mention.name), []).append(mention)
@@ -209,8 +229,6 @@ def _add_speakers(draft: StoryDraft, mentions: list[speakers.Mention], evidence:
             actor.role = next((m.role for m in found if m.role), "")
     present = set(unique)
     for name_key, found in sorted(by_key.items(), key=lambda item: -len(item[1])):
-        if len(draft.actors) >= _ACTORS:
-            break
         if name_key not in present and not any(
             speakers.same_actor(found[0].name, actor.name) for actor in draft.actors
         ):
@@ -220,6 +238,10 @@ def _add_speakers(draft: StoryDraft, mentions: list[speakers.Mention], evidence:
                 Actor(name=first.name, role=role, position=first.position, cites=[first.cite])
             )
             present.add(name_key)
+    # Those the sources show speaking or acting first: a name the model gave that no
+    # source shows doing anything ("Merrin Dam") is the first to go past the bound.
+    draft.actors.sort(key=lambda actor: speakers.key(actor.name) not in by_key)
+    del draft.actors[_ACTORS:]
 
 
 def settle(
@@ -241,7 +263,7 @@ def settle(
         draft.framings.sort(key=lambda f: f.source)
     # Framings that say the same of two outlets, or only that an article reports
     # ("The article discusses the impact..."), tell nothing of the outlet.
-    same = _alike(draft.framings) + [
+    same = _alike(draft.framings, outlets) + [
         f for f in draft.framings if _META.match(f.framing) or not f.framing.strip()
     ]
     if same or any(not f.wording.strip() for f in draft.framings):  # else not needed
@@ -275,11 +297,13 @@ def settle(
     return draft
 
 
-def _alike(framings: list[Framing]) -> list[Framing]:
+def _alike(framings: list[Framing], outlets: dict[int, str]) -> list[Framing]:
     """The framings that say the same of two outlets, and so tell nothing about either
-    (a model writing all outlets in one answer sometimes gives them one line): they
-    become each outlet's own words, phrases no other outlet of the story uses."""
-    words = [_long_words(f.framing) for f in framings]
+    (a model writing all outlets in one answer sometimes gives them one line, with only
+    the outlet's name changed): they become each outlet's own words, phrases no other
+    outlet of the story uses."""
+    names = set().union(*(_long_words(name) for name in outlets.values()))
+    words = [_long_words(f.framing) - names for f in framings]
     return [
         framing
         for i, framing in enumerate(framings)

@@ -242,6 +242,7 @@ class Framing(Cited):
 class OutletFraming(Framing):
     """How one outlet frames the story."""
 
+    framing: str = text(150, "What this outlet stresses or leaves out, in at most 20 words.")
     # The outlet's own phrase is found by brief (briefing/wording.py), not copied by the model.
     wording: SkipJsonSchema[str] = ""
 
@@ -292,12 +293,9 @@ class StoryFromSources(StoryDraft):
     framings: list[OutletFraming] = most(  # type: ignore[assignment]
         6, "One entry per outlet: what it stresses or leaves out, in its own tone."
     )
-    timeline: list[Event] = most(3, "Events with a date the articles give; else empty.")
-    open_questions: list[str] = Field(
-        default_factory=list,
-        description="Questions the articles raise and leave open.",
-        json_schema_extra={"maxItems": 2, "items": {"type": "string", "maxLength": 160}},
-    )
+    timeline: list[Event] = most(2, "Events with a date the articles give; else empty.")
+    # A small model's open questions are ones any reader could ask without the articles.
+    open_questions: SkipJsonSchema[list[str]] = Field(default_factory=list)
 
     def draft(self) -> StoryDraft:
         """The story as the notes' story call would have written it, dated events

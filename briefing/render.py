@@ -8,9 +8,14 @@ is untrusted.
 environment with ``autoescape=True``. Every ``{{ ... }}`` in the template is HTML-escaped by
 markupsafe (``& < > " '`` become entities), so untrusted text can only ever become text nodes
 or quoted attribute values; the template never uses ``|safe`` and nothing is passed in as
-``Markup``. The ``markdown`` package is deliberately *not* used for the page: its raw-HTML
-passthrough would be one more thing to prove closed, and the page needs no Markdown syntax.
-The only untrusted values that reach an attribute are source URLs, and they are put in
+``Markup``, with one exception built to keep the same guarantee: the prose of the stories
+(top lines, summaries, positions, risks, points, framings, the divergence) goes through the
+``markdown`` package (:func:`prose`), so that the emphasis a model writes shows as such. The
+text is HTML-escaped *before* Markdown sees it, so no raw HTML can reach the page through
+Markdown, and every Markdown rule that makes a link, an image, an autolink, raw HTML, a code
+span (it would escape the text twice) or a block (headings, lists, code blocks, quotes,
+rules) is switched off: what comes out is the escaped text with ``<em>`` and ``<strong>``
+at most. The only untrusted values that reach an attribute are source URLs, and they are put in
 ``href`` only when :func:`http_url` accepts them (scheme ``http``/``https``, a host, no
 whitespace or control characters); any other URL (``javascript:``, ``data:``, relative, ...)
 is shown as text. All other ``href`` values are ``#story-N`` / ``#source-N`` built from
@@ -27,6 +32,7 @@ from __future__ import annotations
 import functools
 import importlib.resources
 import re
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -34,6 +40,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import jinja2
+import markdown
 import markupsafe
 
 from briefing import charts, files
@@ -178,6 +185,46 @@ def grounding_reasons(briefing: Briefing) -> list[str]:
 # --- HTML --------------------------------------------------------------------------------
 
 
+# Markdown rules left on for prose: the rest could make links, images, raw HTML or blocks.
+_INLINE_KEPT = frozenset({"escape", "entity", "em_strong"})
+_BLOCKS_KEPT = frozenset({"empty", "paragraph"})
+_PARAGRAPH = re.compile(r"\A<p>(.*)</p>\Z", re.DOTALL)
+
+
+def _markdown() -> markdown.Markdown:
+    """A Markdown converter that makes only emphasis (``<em>``, ``<strong>``)."""
+    md = markdown.Markdown(output_format="html")
+    rules: tuple[tuple[Any, frozenset[str]], ...] = (
+        (md.inlinePatterns, _INLINE_KEPT),
+        (md.parser.blockprocessors, _BLOCKS_KEPT),
+    )
+    for registry, kept in rules:
+        # Registry has no public list of its names; _data maps each name to its rule.
+        for name in [item for item in registry._data if item not in kept]:
+            registry.deregister(name)
+    # No raw HTML is read; the stash then holds only entities, which
+    # the raw_html postprocessor puts back.
+    md.preprocessors.deregister("html_block")
+    return md
+
+
+_converters = threading.local()
+
+
+def prose(value: Any) -> markupsafe.Markup:
+    """Untrusted text as HTML through the ``markdown`` package: escaped first, then
+    converted with only emphasis (see the module's text)."""
+    text = clean(str(value or ""))
+    if not text.strip():
+        return markupsafe.Markup("")
+    md = getattr(_converters, "md", None)
+    if md is None:
+        md = _converters.md = _markdown()
+    html = md.reset().convert(str(markupsafe.escape(" ".join(text.split()))))
+    inner = _PARAGRAPH.match(html)
+    return markupsafe.Markup(inner.group(1) if inner else html)
+
+
 def _finalize(value: Any) -> Any:
     """Applied by Jinja to every ``{{ ... }}`` value before it is escaped."""
     if value is None:
@@ -208,6 +255,7 @@ def template(
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.filters["md"] = prose
     try:
         return env.get_template(name)
     except (OSError, jinja2.TemplateError) as e:

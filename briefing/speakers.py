@@ -63,6 +63,7 @@ _SPEAKING = frozenset(
     "said says stated told tells warned warns added adds insisted insists argued argues "
     "declared declares wrote writes claimed claims noted notes explained asked".split()
 )
+_SUBJECT_WORDS = 6  # a name this early in a sentence is most often what it is about
 _QUOTE_WORDS = 30  # the longest quote shown, in words (the Actor quote's bound)
 # Words before a name that say what someone is, not who.
 TITLES = frozenset(
@@ -156,8 +157,10 @@ def weak(position: str, name: str, role: str) -> bool:
 
 
 def sentence_about(name: str, sentences: Mapping[int, Mapping[int, str]]) -> Mention | None:
-    """The first sentence of the sources that names ``name`` (by :func:`key`), as a
-    position in the source's own words, for an actor no verb pattern found."""
+    """The first sentence of the sources that names ``name`` (by :func:`key`) among its
+    first :data:`_SUBJECT_WORDS` words, where a sentence says what they do, else the
+    first that names them at all, as a position in the source's own words, for an
+    actor no verb pattern found."""
     wanted = key(name)
     # Article text before titles (sentence 1), which name more than they say.
     ordered = sorted(
@@ -165,9 +168,15 @@ def sentence_about(name: str, sentences: Mapping[int, Mapping[int, str]]) -> Men
          for number, text in numbered.items()),
         key=lambda item: item[0],
     )  # fmt: skip
-    for _, source, number, sentence in ordered:
-        if not _headline(sentence) and wanted in WORD.findall(sentence.lower()):
-            return Mention(name, "", f"{source}.{number}", _position(sentence.strip()))
+    naming = [
+        (source, number, sentence, WORD.findall(sentence.lower()))
+        for _, source, number, sentence in ordered
+        if not _headline(sentence)
+    ]
+    for words_in in (_SUBJECT_WORDS, None):
+        for source, number, sentence, words in naming:
+            if wanted in words[:words_in]:
+                return Mention(name, "", f"{source}.{number}", _position(sentence.strip()))
     return None
 
 

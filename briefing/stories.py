@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import tiktoken
 
-from briefing import chunking, clustering
+from briefing import chunking, clustering, wording
 from briefing.config import Config
 from briefing.errors import ConfigError
 from briefing.evidence import Evidence
@@ -30,6 +30,7 @@ _MARGIN = 64
 # Tokens of an article's frame in the direct prompt besides its outlet, title and date
 # ("<article>", "Source 12:", "Title:", "Published:", line breaks).
 _SOURCE_HEAD = 24
+_OWN = 4  # phrases of each outlet's own the direct prompt shows
 # An estimate below this share of the limit is taken without an exact count (the
 # estimate errs high; sentence numbers past 999 cost a token more than in the chunks).
 _SURE = 0.9
@@ -166,6 +167,10 @@ def direct_messages(
     numbered on from the article before, in the order of
     :func:`briefing.notes.story_ids`; only the sentences ``shown`` (source -> its
     sentence numbers) when given, under the same numbers."""
+    # Phrases each outlet alone uses: what its framing is read from (briefing/wording.py).
+    own = wording.own_phrase_lists({d.number: d.article.text for d in docs}, count=_OWN)
+    if len(docs) < 2:
+        own = {}
     sources, before = [], 0
     for d in docs:
         keep = None if shown is None else set(shown.get(d.number, ()))
@@ -182,6 +187,7 @@ def direct_messages(
                 "title": d.article.title,
                 "published": d.article.published,
                 "text": "\n".join(lines),
+                "own": own.get(d.number, []),
             }
         )
     return prompts.render("direct", sources=sources, guide=field_guide(StoryFromSources))

@@ -304,7 +304,7 @@ def test_a_story_written_from_its_articles_gets_their_sentences_quotes_and_frami
         1: {
             1: "Storms closed the port of Riga on Monday, stranding forty ships.",
             2: '"We will reopen when it is safe for every crew," harbour master Ilze Berzina said.',
-            3: "The closure is a disaster for exporters already hit by sanctions and a weak rouble.",
+            3: "The closure is a disaster for exporters already hit by sanctions and a weak lat.",
         },
         2: {
             1: "The port of Riga closed on Monday after storms, stranding forty ships.",
@@ -327,9 +327,13 @@ def test_a_story_written_from_its_articles_gets_their_sentences_quotes_and_frami
         any(sentence in out.summary for sentence in s.values()) for s in [sentences[1]]
     )
     assert "Riga's port is shut" not in out.summary
-    # Both outlets say the port closed: a point of agreement, cited in each.
-    assert len(out.agreement) == 1
-    assert {c.split(".")[0] for c in out.agreement[0].cites} == {"1", "2"}
+    # What the summary says is not said again as agreement.
+    assert not [p for p in out.agreement if p.text in out.summary]
+    # Both outlets say the port closed: with a summary of the model's, that is a point
+    # of agreement, cited in each.
+    other = drafts.complete(written.model_copy(update={"summary": "Ships wait."}), {}, evidence)
+    assert len(other.agreement) == 1
+    assert {c.split(".")[0] for c in other.agreement[0].cites} == {"1", "2"}
     # The harbour master's quote comes from the source, cited.
     assert out.actors[0].quote == "We will reopen when it is safe for every crew"
     # The outlet the model gave no framing gets one in its own words.
