@@ -31,6 +31,9 @@ _MARGIN = 64
 # ("<article>", "Source 12:", "Title:", "Published:", line breaks).
 _SOURCE_HEAD = 24
 _OWN = 4  # phrases of each outlet's own the direct prompt shows
+# Tokens of the line that shows them, at most: its words and each phrase (2 or 3 words,
+# quoted, a comma) with room to spare.
+_OWN_LINE = 8 + 8 * _OWN
 # An estimate below this share of the limit is taken without an exact count (the
 # estimate errs high; sentence numbers past 999 cost a token more than in the chunks).
 _SURE = 0.9
@@ -129,7 +132,7 @@ def one_call_tokens(
         chunking.count_tokens(f"{a.source} {a.title} {a.published}", encoding)
         for a in (d.article for d in docs)
     )
-    heads += _SOURCE_HEAD * len(docs)
+    heads += (_SOURCE_HEAD + (_OWN_LINE if len(docs) > 1 else 0)) * len(docs)
     return overhead + heads + sum(c.tokens for d in docs for c in d.chunks)
 
 
