@@ -248,6 +248,11 @@ def model_install(cache_dir: str | None, force: bool) -> None:
 )
 @click.option("--threads", type=click.IntRange(min=1), help="CPU threads [default: all cores].")
 @click.option("--quiet", is_flag=True, help="Print only the base URL and engine errors.")
+@click.option(
+    "--speculative",
+    is_flag=True,
+    help="Draft-free speculative decoding: n-gram look-up in the prompt (docs/QUALITY.md).",
+)
 @_cache_option
 def model_serve(
     host: str,
@@ -257,6 +262,7 @@ def model_serve(
     parallel: int,
     threads: int | None,
     quiet: bool,
+    speculative: bool,
     cache_dir: str | None,
 ) -> None:
     """Serve the local model (OpenAI API) until Ctrl-C."""
@@ -279,6 +285,7 @@ def model_serve(
             parallel=parallel,
             threads=threads,
             quiet=quiet,
+            speculative=speculative,
             on_ready=ready,
         )
     except BriefError as err:

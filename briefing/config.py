@@ -80,6 +80,9 @@ class Config(BaseModel):
     # EMBEDDED_SENTENCES on the embedded 1.5B model, which reads a long prompt slowly
     # and loosely.
     story_sentences: int | None = Field(default=None, ge=8)
+    # The embedded model's server proposes tokens it finds in the prompt (n-gram
+    # speculative decoding, briefing/engine.py); measured in docs/QUALITY.md.
+    speculative: bool = False
     temperature: float = Field(default=0.0, ge=0, le=2)
     timeout: float = Field(default=300.0, gt=0)
     concurrency: int | None = Field(default=None, ge=1)

@@ -45,12 +45,16 @@ def serve(
     parallel: int = 1,
     threads: int | None = None,
     quiet: bool = False,
+    speculative: bool = False,
     on_ready: Callable[[str], None] | None = None,
 ) -> None:
     """Serve ``model_path`` in this process until SIGINT or SIGTERM (main thread only).
 
     ``ctx`` is the context of one request (llama.cpp splits its n_ctx between the
-    ``parallel`` slots). ``on_ready`` gets the base URL once the server answers.
+    ``parallel`` slots). ``speculative``: draft-free speculative decoding, llama.cpp's
+    n-gram look-up in the context (``--spec-type ngram-simple``): a run of tokens the
+    model is copying from its prompt is proposed whole and checked in one batch.
+    ``on_ready`` gets the base URL once the server answers.
     """
     if not engine_available():
         raise EngineError(f"The engine ({ENGINE_PACKAGE}) is not installed: {LOCAL_EXTRA_COMMAND}")
@@ -66,6 +70,10 @@ def serve(
     params.cont_batching = params.cache_prompt = True
     if threads is not None:
         params.cpuparams.n_threads = params.cpuparams_batch.n_threads = threads
+    if speculative:
+        params.speculative.types = [
+            xllamacpp.common_speculative_type.COMMON_SPECULATIVE_TYPE_NGRAM_SIMPLE
+        ]
     params.verbosity = 1 if quiet else 3  # llama.cpp log threshold: 1 errors only, 3 its default
     stop = threading.Event()
 
@@ -143,10 +151,12 @@ class LocalServer:
         ctx: int = 16384,
         parallel: int = 1,
         threads: int | None = None,
+        speculative: bool = False,
         python: str = sys.executable,
         ready_timeout: float = 120.0,
     ) -> None:
         self.model_path, self.model = model_path, model_alias(model_path)
+        self.speculative = speculative
         self.port, self.ctx, self.parallel, self.threads = port, ctx, parallel, threads
         self.python, self.ready_timeout = python, ready_timeout
         self.base_url = ""
@@ -164,7 +174,7 @@ class LocalServer:
         options |= {"--parallel": self.parallel, "--threads": self.threads}
         for flag, value in options.items():
             argv += [flag, str(value)] if value is not None else []
-        return argv
+        return argv + (["--speculative"] if self.speculative else [])
 
     def start(self) -> str:
         """Start the server and wait until it answers; return its base URL."""

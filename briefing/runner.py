@@ -214,7 +214,9 @@ def endpoint(config: Config, cache_dir: Path) -> Iterator[tuple[str | None, str,
     # Two slots and two requests in flight: measured on 2 cores, 4 requests take
     # 13.4 s with 2 slots against 20.7 s with 1 (bench/bench_engine.py).
     slots = config.concurrency or LOCAL_SLOTS
-    with engine.LocalServer(model_path, ctx=config.context_window, parallel=slots) as server:
+    with engine.LocalServer(
+        model_path, ctx=config.context_window, parallel=slots, speculative=config.speculative
+    ) as server:
         yield server.base_url, server.model, slots
 
 

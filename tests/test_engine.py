@@ -204,8 +204,10 @@ def test_local_server_command_line() -> None:
     assert argv[:5] == ["py", "-m", "briefing", "model", "serve"]
     assert argv[argv.index("--port") + 1] == "1234"
     assert argv[argv.index("--parallel") + 1] == "2"
-    assert "--threads" not in argv
+    assert "--threads" not in argv and "--speculative" not in argv
     assert server.model == "m"
+    speculating = engine.LocalServer(Path("m.gguf"), speculative=True, python="py")
+    assert "--speculative" in speculating.command(1234)
 
 
 def test_a_server_that_exits_early_reports_its_output(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -75,25 +76,28 @@ def test_seeds_briefing_has_no_invented_quote(seeds_run: runner.Result) -> None:
                 if part:
                     assert any(part in text for text in texts), actor["quote"]
     usage = data["usage"]
-    # The embedded model takes notes first: a map call per article, then the story.
-    assert usage["by_step"]["map"]["calls"] == 2 and usage["by_step"]["story"]["calls"] == 1
+    # One call on the story's sentences; its summary is theirs, verbatim.
+    assert set(usage["by_step"]) == {"direct"} and usage["by_step"]["direct"]["calls"] == 1
     assert usage["prompt_tokens"] > 0 and usage["completion_tokens"] > 0
+    summary = normalise(data["stories"][0]["summary"])
+    assert summary
+    for sentence in re.split(r"(?<=[.!?])\s+", summary):
+        assert any(sentence.strip() in text for text in texts), sentence
 
 
 @pytest.fixture(scope="module")
-def seeds_direct_run(tmp_path_factory: pytest.TempPathFactory) -> runner.Result:
-    """The seeds in one call on the two articles (``--direct``), the default on remote
-    servers."""
-    out = tmp_path_factory.mktemp("direct")
-    config = load_config({"out_dir": out, "direct": True}, env={}, path=None)
+def seeds_notes_run(tmp_path_factory: pytest.TempPathFactory) -> runner.Result:
+    """The seeds with notes on each article first (``--notes-first``)."""
+    out = tmp_path_factory.mktemp("notes")
+    config = load_config({"out_dir": out, "direct": False}, env={}, path=None)
     return runner.make(SEEDS, config, now=NOW, cache_dir=cache_dir(config), use_cache=False)
 
 
-def test_seeds_in_one_call_make_the_story_too(
-    seeds_run: runner.Result, seeds_direct_run: runner.Result
+def test_seeds_with_notes_first_make_the_story_too(
+    seeds_run: runner.Result, seeds_notes_run: runner.Result
 ) -> None:
-    briefing = seeds_direct_run.briefing
-    assert set(briefing.usage.by_step) == {"direct"}
+    briefing = seeds_notes_run.briefing
+    assert briefing.usage.by_step["map"].calls == 2 and briefing.usage.by_step["story"].calls == 1
     [story] = briefing.stories
     assert story.sources == [1, 2]
     names = " ".join(a.name for a in story.actors)
