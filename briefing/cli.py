@@ -85,7 +85,7 @@ def _flags(**given: Any) -> dict[str, Any]:
     "--direct/--notes-first",
     default=None,
     help="A story that fits the context window: one call on its articles, or notes on "
-    "each chunk first [direct on a remote server, notes first on the embedded model].",
+    "each chunk first [direct].",
 )
 @click.option("--concurrency", type=int, help="Parallel model calls [2 local, 8 remote].")
 @click.option("--max-tokens", type=int, help="Token budget of the run; calls past it are not sent.")

@@ -12,9 +12,11 @@ brief completes and settles its draft with what the notes already hold:
   the divergence text must name at least two of the story's outlets and say
   something of its own; otherwise brief writes it from the outlets' framings.
 
-A story written directly from its articles (no map notes) is completed the same
-way, from the sources' sentences; its quotes and dated events are the model's own,
-checked by grounding like any other.
+A story written directly from its articles (no map notes) is completed from the
+sources' sentences themselves: its summary is their best ranked sentences and its
+points of agreement the sentences other outlets say too (:mod:`briefing.salience`),
+its quotes the words the sources quote each actor saying, its timeline the days its
+sentences name, each with its best ranked sentence (:func:`briefing.dates.found`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from briefing import speakers
+from briefing import dates, speakers
 from briefing.evidence import Evidence, script
 from briefing.models import (
     Actor,
@@ -43,6 +45,7 @@ Noted = dict[int, list[ChunkNotes]]
 
 _SEVERITY = {"low": 1, "medium": 2, "high": 3}
 _TIMELINE = 8  # dated events shown per story
+_TIMELINE_FOUND = 4  # days of a story written from its articles, taken from their sentences
 _ACTORS = 6  # actors shown per story (the StoryDraft bound)
 _MIN_ACTORS = 4  # below this, the most-noted actors the story call left out are added
 # A divergence sharing this share of its content words with its own field
@@ -99,6 +102,8 @@ def complete(draft: StoryDraft, noted: Noted, evidence: Evidence) -> StoryDraft:
     _carry_over(draft, noted)
     _add_quotes(draft, evidence)
     _from_ranking(draft, evidence)
+    if not draft.timeline:
+        draft.timeline = _dated(evidence)
     draft.summary = summary_past(draft.top_line, draft.summary)
     return _strip_scripts(draft, evidence.scripts())
 
@@ -141,6 +146,18 @@ def _from_ranking(draft: StoryDraft, evidence: Evidence) -> None:
             Point(text=r.text, cites=[r.cite, *ranking.supporting(r)])
             for r in ranking.agreement(_AGREEMENT, support, besides=chosen)
         ]
+
+
+def _dated(evidence: Evidence) -> list[Event]:
+    """The timeline of a story written from its articles: for each day a sentence of
+    the sources names (:func:`briefing.dates.found`), its best ranked such sentence,
+    verbatim; the most told days, in date order."""
+    days: dict[str, Event] = {}
+    for r in evidence.ranking().ranked:
+        day = dates.found(r.text, evidence.published.get(r.source))
+        if day is not None and day not in days and len(days) < _TIMELINE_FOUND:
+            days[day] = Event(date=day, event=r.text, cites=[r.cite])
+    return sorted(days.values(), key=lambda e: e.date)
 
 
 def _add_quotes(draft: StoryDraft, evidence: Evidence) -> None:

@@ -216,7 +216,7 @@ class Actor(Cited):
 class Risk(Cited):
     """What could happen next and who would be exposed."""
 
-    risk: str = text(250, "What could happen.")
+    risk: str = text(250, "What could happen, as a sentence: who or what would suffer what.")
     exposed: str = text(120, "Who or what is exposed.")
     likelihood: Level = Field(description="How likely, from the sources.")
     impact: Level = Field(description="How severe.")
@@ -288,12 +288,13 @@ class StoryFromSources(StoryDraft):
     # the sentences most outlets say, verbatim; what they agree on; each outlet's phrase.
     summary: SkipJsonSchema[str] = ""
     agreement: SkipJsonSchema[list[Point]] = Field(default_factory=list)
-    actors: list[Actor] = most(5, "The key people, governments and organisations, each once.")
+    actors: list[Actor] = most(4, "The key people, governments and organisations, each once.")
     risks: list[Risk] = most(4, "Every risk the articles warn of, most severe first.")
     framings: list[OutletFraming] = most(  # type: ignore[assignment]
         6, "One entry per outlet: what it stresses or leaves out, in its own tone."
     )
-    timeline: list[Event] = most(2, "Events with a date the articles give; else empty.")
+    # The days the articles name, with their own sentences: found by brief (drafts.py).
+    timeline: SkipJsonSchema[list[Event]] = Field(default_factory=list)
     # A small model's open questions are ones any reader could ask without the articles.
     open_questions: SkipJsonSchema[list[str]] = Field(default_factory=list)
 

@@ -87,10 +87,20 @@ def story_ids(sentences: Iterable[tuple[int, Iterable[int]]]) -> list[str]:
     return [f"{n}.{k}" for n, numbered in sentences for k in numbered]
 
 
-def resolve(answer: StoryFromSources, ids: list[str]) -> StoryFromSources:
+def resolve(
+    answer: StoryFromSources, ids: list[str], numbers: list[int] | None = None
+) -> StoryFromSources:
     """The direct call's bare sentence numbers turned into ``N.K`` ids; numbers it was
-    not shown are dropped. An ``N.K`` id the model wrote itself is kept if it exists."""
+    not shown are dropped. An ``N.K`` id the model wrote itself is kept if it exists.
+    When no framing names a source of the story (``numbers``, in order) but each names
+    one of 1 to their count, a small model counted the outlets from 1 ("Source 5" is
+    its 1): each framing gets the source it counted."""
     known = set(ids)
+    given = [f.source for f in answer.framings]
+    counted = all(1 <= n <= len(numbers or ()) for n in given)
+    if numbers and given and counted and not set(given) & set(numbers):
+        for framing in answer.framings:
+            framing.source = numbers[framing.source - 1]
 
     def fix(cites: list[str]) -> list[str]:
         out = []

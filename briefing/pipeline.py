@@ -296,7 +296,8 @@ class Pipeline:
             try:
                 answer = self.llm.ask("direct", direct, StoryFromSources, subject=subject)
                 ids = story_ids((d.number, d.sentences) for d in docs)
-                return _one_source(resolve(answer, ids).draft(), docs)
+                numbers = [d.number for d in docs]
+                return _one_source(resolve(answer, ids, numbers).draft(), docs)
             except OutputError:
                 # The model could not write it all at once: notes first, as for a
                 # story too long for one call, so a bad article costs only itself.

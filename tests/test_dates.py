@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from briefing import dates
 from briefing.dates import as_precise_as
 
 
@@ -39,3 +40,22 @@ from briefing.dates import as_precise_as
 )
 def test_as_precise_as(date: str, text: str, published: str | None, expected: str) -> None:
     assert as_precise_as(date, text, published) == expected
+
+
+def test_the_day_a_sentence_names_is_found() -> None:
+    found = dates.found
+    published = "2026-11-20T14:05:00+00:00"  # a Friday
+    assert found("It went dead at 02:47 on Tuesday 17 November.", published) == "2026-11-17"
+    assert found("It stopped at 02:47 (0047 GMT) on Tuesday, Nov. 17.", published) == "2026-11-17"
+    assert found("Investigators on Friday questioned the crew.", published) == "2026-11-20"
+    assert found("The crew was boarded on Wednesday.", published) == "2026-11-18"
+    assert found("A decision is due on 4 February 2027.", published) == "2027-02-04"
+    assert found("Repairs end on January 3.", published) == "2027-01-03"  # not Jan 2026
+    assert found("The mill closed on 12 May.", published) == "2026-05-12"
+    assert found("Prices rose in November.", published) is None  # a month is no day
+    assert found("They may meet again.", published) is None
+    assert found("Not a day: 30 February.", published) is None
+    assert found("On Tuesday, the crew was freed.", None) is None  # no date to count from
+    assert found("Filed 2025-03-04.", None) == "2025-03-04"
+    assert found("Signed on 29 February.", "2025-01-10") is None  # no such day nearby
+    assert found("Signed on 29 February.", "2024-09-01") == "2024-02-29"

@@ -311,7 +311,8 @@ def test_a_story_written_from_its_articles_gets_their_sentences_quotes_and_frami
             2: "Grain traders fear a backlog that could last well into next month.",
         },
     }
-    evidence = Evidence(sentences, {n: " ".join(s.values()) for n, s in sentences.items()})
+    texts = {n: " ".join(s.values()) for n, s in sentences.items()}
+    evidence = Evidence(sentences, texts, {1: "2026-11-24", 2: "2026-11-24"})  # Tuesdays
     written = draft(
         summary="",
         top_line="Riga's port is shut by storms.",
@@ -339,3 +340,5 @@ def test_a_story_written_from_its_articles_gets_their_sentences_quotes_and_frami
     # The outlet the model gave no framing gets one in its own words.
     assert [f.source for f in out.framings] == [1, 2]
     assert out.framings[1].framing.startswith("In its own words:")
+    # The day the sources name ("on Monday"), told in their best ranked sentence.
+    assert [(e.date, e.cites) for e in out.timeline] == [("2026-11-23", ["1.1"])]

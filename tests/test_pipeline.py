@@ -613,3 +613,26 @@ def test_a_long_article_costs_work_linear_in_its_length(
         assert briefing.usage.by_step["map"].calls >= paragraphs // 5  # many chunks
         counts.append(lines)
     assert counts[1] / counts[0] < 2.5, counts
+
+
+def test_framings_counted_from_one_get_the_story_s_source_numbers() -> None:
+    from briefing.models import StoryFromSources
+    from briefing.notes import resolve
+
+    def answer(*sources: int) -> StoryFromSources:
+        return StoryFromSources.model_validate(
+            {
+                "headline": "h",
+                "top_line": "t",
+                "divergence": "",
+                "framings": [{"source": n, "framing": f"f{n}", "cites": ["1"]} for n in sources],
+            }
+        )
+
+    ids = ["5.1", "5.2", "6.1", "7.1"]
+    counted = resolve(answer(1, 2, 3), ids, [5, 6, 7])
+    assert [(f.source, f.framing) for f in counted.framings] == [(5, "f1"), (6, "f2"), (7, "f3")]
+    assert counted.framings[0].cites == ["5.1"]
+    # Numbers that are the story's own, or that cannot be a count, stay as written.
+    assert [f.source for f in resolve(answer(5, 2), ids, [5, 6, 7]).framings] == [5, 2]
+    assert [f.source for f in resolve(answer(1, 4), ids, [5, 6, 7]).framings] == [1, 4]
