@@ -38,6 +38,7 @@ from briefing.models import (
     RiskNote,
     StoryDraft,
 )
+from briefing.salience import LINK
 from briefing.sourcetext import content_words
 
 # The notes of a story: source number -> the notes of each of its chunks.
@@ -68,6 +69,16 @@ _META = re.compile(
 # Summary words for a story of n articles: BASE + EACH * n, at most MOST.
 _SUMMARY_BASE, _SUMMARY_EACH, _SUMMARY_MOST = 50, 20, 250
 _AGREEMENT = 3  # the StoryDraft bound
+# Words a sentence warns with; a risk's reason is such a sentence, at a cosine of
+# _REASON or more with the risk's words (LINK: they share a word of weight), a cited
+# sentence counting _CITED more.
+_WARNS = re.compile(
+    r"\b(?:could|may|might|would|risk\w*|threat\w*|warn\w*|fear\w*|danger\w*|concern\w*|"
+    r"escalat\w*|jeopard\w*|vulnerab\w*|crisis|worr\w*|unless|if)\b",
+    re.IGNORECASE,
+)
+_REASON, _CITED = LINK, 0.1
+_REASON_WORDS = 8  # a shorter sentence ("That could be a while.") gives no reason
 _SUPPORT = 2  # other outlets that must say a point for it to be agreement (fewer if fewer)
 _OWN_PHRASES = 2  # an outlet's own phrases that stand in for a framing saying nothing of it
 # Own phrases looked for: one more, in case one is the framing's own wording.
@@ -99,6 +110,7 @@ def complete(draft: StoryDraft, noted: Noted, evidence: Evidence) -> StoryDraft:
     for risk in draft.risks:  # "Escalation; exposed: NATO; likelihood high" -> "Escalation"
         risk.risk = _LEAKED.split(risk.risk)[0].strip() or risk.risk
     draft.risks = _distinct(draft.risks)
+    _give_reasons(draft, evidence)
     _carry_over(draft, noted)
     _add_quotes(draft, evidence)
     _from_ranking(draft, evidence)
@@ -123,6 +135,38 @@ def _distinct(risks: list[Risk]) -> list[Risk]:
         else:
             same.cites = list(dict.fromkeys([*same.cites, *risk.cites]))
     return [risk for risk, _ in kept]
+
+
+def _give_reasons(draft: StoryDraft, evidence: Evidence) -> None:
+    """Each risk gets the sentence of the sources that warns of it (:data:`_WARNS`),
+    the one most like its words, a sentence it cites first: its reason, in the source's
+    own words, cited. Two risks that come to the same sentence are one risk said twice;
+    a risk no such sentence shares a word with keeps none."""
+    ranking = evidence.ranking()
+    warning = [
+        r for r in ranking.ranked if _WARNS.search(r.text) and len(r.text.split()) >= _REASON_WORDS
+    ]
+    kept: list[Risk] = []
+    used: dict[str, Risk] = {}
+    for risk in draft.risks:
+        said = f"{risk.risk} {risk.exposed}"
+        scored = [
+            (alike + (_CITED if r.cite in risk.cites else 0), r)
+            for r in warning
+            if (alike := ranking.similarity(r, [said])) >= _REASON
+        ]
+        best = max(scored, key=lambda item: item[0], default=(0.0, None))[1]
+        if best is None:
+            kept.append(risk)
+        elif best.cite in used:  # the same warning again
+            first = used[best.cite]
+            first.cites = list(dict.fromkeys([*first.cites, *risk.cites]))
+        else:
+            risk.reason = best.text
+            risk.cites = list(dict.fromkeys([*risk.cites, best.cite]))
+            used[best.cite] = risk
+            kept.append(risk)
+    draft.risks = kept
 
 
 def summary_words(sources: int) -> int:

@@ -103,6 +103,7 @@ def _md_story(story: Story, sources: dict[int, Source]) -> list[str]:
         [
             f"- {md_text(r.risk)} — exposed: {md_text(r.exposed)}; likelihood {r.likelihood}, "
             f"impact {r.impact}{cites(r.cites)}{_md_unverified(r.unverified)}"
+            + (f" — “{md_text(r.reason)}”" if r.reason.strip() else "")
             for r in story.risks
         ],
     )

@@ -220,6 +220,8 @@ class Risk(Cited):
     exposed: str = text(120, "Who or what is exposed.")
     likelihood: Level = Field(description="How likely, from the sources.")
     impact: Level = Field(description="How severe.")
+    # The sources' own sentence that warns of it, verbatim: found by brief (drafts.py).
+    reason: SkipJsonSchema[str] = ""
     unverified: SkipJsonSchema[str | None] = None
 
 

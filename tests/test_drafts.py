@@ -342,3 +342,30 @@ def test_a_story_written_from_its_articles_gets_their_sentences_quotes_and_frami
     assert out.framings[1].framing.startswith("In its own words:")
     # The day the sources name ("on Monday"), told in their best ranked sentence.
     assert [(e.date, e.cites) for e in out.timeline] == [("2026-11-23", ["1.1"])]
+
+
+def test_each_risk_gets_the_sentence_that_warns_of_it_and_a_risk_said_twice_goes() -> None:
+    sentences = {
+        1: {
+            1: "Grid operators warn that another failure this winter could leave Tallinn dark.",
+            2: "Prices could stay high while the cable is out, traders said on Friday.",
+            3: "That could be a while.",
+        }
+    }
+    evidence = Evidence(sentences, {1: " ".join(sentences[1].values())})
+    risks = [
+        {"risk": "Another failure could leave Tallinn dark", "exposed": "Tallinn",
+         "likelihood": "medium", "impact": "high", "cites": ["1.1"]},
+        {"risk": "Tallinn could go dark after another failure", "exposed": "Tallinn winter",
+         "likelihood": "high", "impact": "high", "cites": []},
+        {"risk": "Electricity prices stay high", "exposed": "traders",
+         "likelihood": "high", "impact": "medium", "cites": ["1.2"]},
+        {"risk": "Loss of cargo", "exposed": "shippers",
+         "likelihood": "low", "impact": "low", "cites": ["1.3"]},
+    ]  # fmt: skip
+    out = drafts.complete(draft(risks=risks), {}, evidence)
+    assert [(r.risk, r.reason) for r in out.risks] == [
+        ("Another failure could leave Tallinn dark", sentences[1][1]),
+        ("Electricity prices stay high", sentences[1][2]),
+        ("Loss of cargo", ""),  # no sentence of eight words or more warns of it
+    ]

@@ -25,9 +25,9 @@ def cluster(name: str) -> dict[int, dict[int, str]]:
 def test_what_most_outlets_say_ranks_above_what_one_says() -> None:
     ranking = Ranking(
         numbered(
-            "Storms closed the port of Riga on Monday. A local baker sold bread.",
-            "The port of Riga closed on Monday after storms. Fishermen stayed home.",
-            "Storms shut Riga's port on Monday, officials said. Tourists were bored.",
+            "Storms closed the busy port of Riga on Monday morning. A local baker sold bread.",
+            "The busy port of Riga closed on Monday morning after storms. Fishermen stayed home.",
+            "Storms shut the busy Riga port on Monday morning, officials said. Tourists were bored.",
         )
     )
     best = ranking.ranked[0]
