@@ -22,8 +22,9 @@ government by the rule below, and pairs of actors of one story that are one acto
 (:func:`briefing.speakers.same_actor`), each listed for a reader to check.
 
 The rule for "not a named entity": a name none of whose words (past the first) is
-capitalised and that is not an acronym ("Consumer price inflation"), or a name that is
-a common noun of the list below ("Unemployment", "Inflation", "Investors"). It is a
+capitalised and that is not an acronym ("Consumer price inflation") nor a named
+country's body ("British government"), or a name that is a common noun of the list
+below ("Unemployment", "Inflation", "Investors"). It is a
 screen, not a judge: the list printed under the table is the evidence.
 
 Run: .venv/bin/python bench/bench_quality.py BRIEFING.json [BRIEFING.json ...]
@@ -53,6 +54,11 @@ COMMON = frozenset(
     "unemployment inflation prices price rates rate investors markets market economy "
     "growth consumers households voters residents people public citizens officials "
     "analysts experts critics demand supply exports imports wages jobs".split()
+)
+# Words that, after a capitalised name of a country or place, make it a body that acts.
+BODIES = frozenset(
+    "government ministry parliament police army navy military council cabinet "
+    "administration court".split()
 )
 SMALL = frozenset("of the and for in on at to de du la le von van der".split())
 
@@ -137,6 +143,9 @@ def looks_unnamed(name: str) -> bool:
     if name.strip().lower() in COMMON:
         return True
     if any(w.isupper() and len(w) > 1 for w in parts):  # an acronym: NATO, BBC
+        return False
+    # "British government", "German government spokesman": a named country's body.
+    if parts[0][:1].isupper() and any(w.lower() in BODIES for w in parts[1:]):
         return False
     return len(parts) > 1 and not any(w[:1].isupper() for w in parts[1:])
 

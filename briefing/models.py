@@ -263,7 +263,9 @@ class StoryDraft(Answer):
 
     headline: str = text(100, "A neutral headline of at most 12 words.")
     top_line: str = text(250, "The one sentence a busy reader must know.")
-    summary: str = text(700, "3 to 5 sentences: what happened, why it matters.")
+    # Room for the summary brief takes from ten articles' sentences (250 words, drafts.py);
+    # the model is asked for 3 to 5 sentences.
+    summary: str = text(1800, "3 to 5 sentences: what happened, why it matters.")
     actors: list[Actor] = most(6, "The key actors and their positions.")
     risks: list[Risk] = most(4, "What could go wrong next.")
     agreement: list[Point] = most(3, "What the outlets agree on.")

@@ -27,7 +27,7 @@ def test_what_most_outlets_say_ranks_above_what_one_says() -> None:
         numbered(
             "Storms closed the busy port of Riga on Monday morning. A local baker sold bread.",
             "The busy port of Riga closed on Monday morning after storms. Fishermen stayed home.",
-            "Storms shut the busy Riga port on Monday morning, officials said. Tourists were bored.",
+            "Storms shut the busy Riga port on Monday morning, officials said. Tourists waited.",
         )
     )
     best = ranking.ranked[0]
