@@ -69,14 +69,9 @@ _META = re.compile(
 # Summary words for a story of n articles: BASE + EACH * n, at most MOST.
 _SUMMARY_BASE, _SUMMARY_EACH, _SUMMARY_MOST = 50, 20, 250
 _AGREEMENT = 3  # the StoryDraft bound
-# Words a sentence warns with; a risk's reason is such a sentence, at a cosine of
+# A risk's reason is a sentence that warns (salience.Ranking.warnings), at a cosine of
 # _REASON or more with the risk's words (LINK: they share a word of weight), a cited
 # sentence counting _CITED more.
-_WARNS = re.compile(
-    r"\b(?:could|may|might|would|risk\w*|threat\w*|warn\w*|fear\w*|danger\w*|concern\w*|"
-    r"escalat\w*|jeopard\w*|vulnerab\w*|crisis|worr\w*|unless|if)\b",
-    re.IGNORECASE,
-)
 _REASON, _CITED = LINK, 0.1
 _REASON_WORDS = 8  # a shorter sentence ("That could be a while.") gives no reason
 _SUPPORT = 2  # other outlets that must say a point for it to be agreement (fewer if fewer)
@@ -138,14 +133,12 @@ def _distinct(risks: list[Risk]) -> list[Risk]:
 
 
 def _give_reasons(draft: StoryDraft, evidence: Evidence) -> None:
-    """Each risk gets the sentence of the sources that warns of it (:data:`_WARNS`),
+    """Each risk gets the sentence of the sources that warns of it (``warnings``),
     the one most like its words, a sentence it cites first: its reason, in the source's
     own words, cited. Two risks that come to the same sentence are one risk said twice;
     a risk no such sentence shares a word with keeps none."""
     ranking = evidence.ranking()
-    warning = [
-        r for r in ranking.ranked if _WARNS.search(r.text) and len(r.text.split()) >= _REASON_WORDS
-    ]
+    warning = ranking.warnings(_REASON_WORDS)
     kept: list[Risk] = []
     used: dict[str, Risk] = {}
     for risk in draft.risks:

@@ -54,6 +54,12 @@ _WORDS = (6, 60)  # a sentence shorter or longer than this (in words) is no summ
 # a sentence of a few words ("Mayor Deb Lawson says enough is enough.") reaches AGREE
 # with any sentence naming the same person.
 _AGREE_WORDS = (10, 40)
+# Words a sentence warns with: what could happen, and who fears it.
+WARNS = re.compile(
+    r"\b(?:could|may|might|would|risk\w*|threat\w*|warn\w*|fear\w*|danger\w*|concern\w*|"
+    r"escalat\w*|jeopard\w*|vulnerab\w*|crisis|worr\w*|unless|if)\b",
+    re.IGNORECASE,
+)
 _PROSE = re.compile(r"[.!?][\"'”’)\]]*$")
 
 
@@ -168,6 +174,17 @@ class Ranking:
             if source != r.source and source not in best:
                 best[source] = (float(row[k]), number)
         return [f"{s}.{n}" for s, (_, n) in list(best.items())[:limit]]
+
+    def warnings(self, words: int) -> list[Ranked]:
+        """The sentences of ``words`` words or more that warn of something
+        (:data:`WARNS`): those with the most distinct warning words first ("warned that
+        the conflict could escalate"), then the best ranked."""
+        found = [
+            (len({w.lower() for w in WARNS.findall(r.text)}), k, r)
+            for k, r in enumerate(self.ranked)
+            if len(r.text.split()) >= words
+        ]
+        return [r for n, _, r in sorted(found, key=lambda item: (-item[0], item[1])) if n]
 
     def excerpt(self, keep: int, lead: int = 2) -> dict[int, list[int]]:
         """Source -> the numbers of its sentences to show, in order: each article's

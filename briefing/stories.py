@@ -21,6 +21,7 @@ from briefing.config import Config
 from briefing.errors import ConfigError
 from briefing.evidence import Evidence
 from briefing.models import Article, Chunk, ChunkNotes, Source, StoryFromSources
+from briefing.notes import story_ids
 from briefing.prompts import Prompts, field_guide
 from briefing.salience import Ranking
 from briefing.sourcetext import SourceText
@@ -31,6 +32,8 @@ _MARGIN = 64
 # ("<article>", "Source 12:", "Title:", "Published:", line breaks).
 _SOURCE_HEAD = 24
 _OWN = 4  # phrases of each outlet's own the direct prompt shows
+_WARNINGS, _WARNING_WORDS = 6, 8  # sentences that warn, of 8 words or more, it points to
+_WARNING_LINE = 12 + 3 * _WARNINGS  # tokens of the line that points to them, at most
 # Tokens of the line that shows them, at most: its words and each phrase (2 or 3 words,
 # quoted, a comma) with room to spare.
 _OWN_LINE = 8 + 8 * _OWN
@@ -132,7 +135,7 @@ def one_call_tokens(
         chunking.count_tokens(f"{a.source} {a.title} {a.published}", encoding)
         for a in (d.article for d in docs)
     )
-    heads += (_SOURCE_HEAD + (_OWN_LINE if len(docs) > 1 else 0)) * len(docs)
+    heads += (_SOURCE_HEAD + (_OWN_LINE if len(docs) > 1 else 0)) * len(docs) + _WARNING_LINE
     return overhead + heads + sum(c.tokens for d in docs for c in d.chunks)
 
 
@@ -193,7 +196,18 @@ def direct_messages(
                 "own": own.get(d.number, []),
             }
         )
-    return prompts.render("direct", sources=sources, guide=field_guide(StoryFromSources))
+    # The sentences that warn of something, as the model is shown them: where its
+    # risks are to be read (a small model otherwise lists causes or misses them).
+    ranking = Ranking({d.number: d.sentences for d in docs})
+    position = {n: i for i, n in enumerate(story_ids((d.number, d.sentences) for d in docs), 1)}
+    warnings = [
+        position[r.cite]
+        for r in ranking.warnings(_WARNING_WORDS)
+        if shown is None or r.number in shown.get(r.source, ())
+    ][:_WARNINGS]
+    return prompts.render(
+        "direct", sources=sources, warnings=sorted(warnings), guide=field_guide(StoryFromSources)
+    )
 
 
 def count_messages(encoding: tiktoken.Encoding, messages: list[dict[str, str]]) -> int:

@@ -95,6 +95,7 @@ def direct_vars(notes: str | None = None) -> dict[str, Any]:
                 "own": ["shrugged off"],
             },
         ],
+        "warnings": [3],
         "guide": field_guide(StoryFromSources),
     }
 

@@ -83,3 +83,15 @@ def test_the_excerpt_keeps_each_lead_then_the_best_ranked() -> None:
     left_out = [r for r in ranking.ranked if r.number not in shown.get(r.source, [])]
     assert left_out
     assert all(r.score <= 1 / 3 + 0.5 + 1e-9 or r.number in shown[r.source] for r in left_out)
+
+
+def test_sentences_that_warn_most_come_first() -> None:
+    ranking = Ranking(
+        numbered(
+            "Medvedev warned that the conflict could escalate into an all-out war soon. "
+            "Putin said talks may resume in the spring of next year. "
+            "The ministers met in Prague on Friday for two long days of talks."
+        )
+    )
+    assert [r.number for r in ranking.warnings(8)] == [1, 2]
+    assert ranking.warnings(12) == []  # none of 12 words or more
