@@ -75,6 +75,7 @@ _AGREEMENT = 3  # the StoryDraft bound
 _REASON, _CITED = LINK, 0.1
 _REASON_WORDS = 8  # a shorter sentence ("That could be a while.") gives no reason
 _SUPPORT = 2  # other outlets that must say a point for it to be agreement (fewer if fewer)
+_SOURCE_N = re.compile(r"\b[Ss]ource\s+(\d+)\b")
 _OWN_PHRASES = 2  # an outlet's own phrases that stand in for a framing saying nothing of it
 # Own phrases looked for: one more, in case one is the framing's own wording.
 OWN_PHRASES = _OWN_PHRASES + 1
@@ -342,6 +343,7 @@ def settle(
         and not _echoes(text, outlets)
         and not _same_of_each(text, outlets)
     ):
+        draft.divergence = _outlets_named(text, outlets)
         return draft
     framings = [f for f in draft.framings if f.source in outlets and f.framing.strip()]
     if len({f.source for f in framings}) < 2:
@@ -393,6 +395,18 @@ def _compare(framings: list[Framing], outlets: dict[int, str]) -> str:
         "; ".join(p if len(p) <= share else p[: share - 1].rsplit(" ", 1)[0] + "…" for p in parts)
         + "."
     )
+
+
+def _outlets_named(text: str, outlets: dict[int, str]) -> str:
+    """``text`` with "Source 2" (the prompt's numbering, which a reader does not see)
+    written as the outlet's name, when the story has no other outlet of that name."""
+    names = list(outlets.values())
+
+    def name(match: re.Match[str]) -> str:
+        outlet = outlets.get(int(match[1]), "").strip()
+        return outlet if outlet and names.count(outlets[int(match[1])]) == 1 else match[0]
+
+    return _SOURCE_N.sub(name, text)
 
 
 def _names(text: str, outlets: dict[int, str]) -> int:

@@ -32,9 +32,12 @@ def test_divergence_naming_both_outlets_is_kept() -> None:
     assert out.divergence == text
 
 
-def test_divergence_naming_outlets_by_number_is_kept() -> None:
+def test_divergence_naming_outlets_by_number_is_kept_with_their_names() -> None:
     text = "Source 1 plays the threats down; source 2 plays them up."
-    assert drafts.settle(draft(divergence=text), OUTLETS).divergence == text
+    named = "Kyiv Post plays the threats down; RT plays them up."
+    assert drafts.settle(draft(divergence=text), OUTLETS).divergence == named
+    # Two outlets of one name stay told apart by their numbers.
+    assert drafts.settle(draft(divergence=text), {1: "RT", 2: "RT"}).divergence == text
 
 
 def test_rebuilt_divergence_fits_the_field_and_tells_same_named_outlets_apart() -> None:

@@ -94,4 +94,4 @@ def test_sentences_that_warn_most_come_first() -> None:
         )
     )
     assert [r.number for r in ranking.warnings(8)] == [1, 2]
-    assert ranking.warnings(12) == []  # none of 12 words or more
+    assert ranking.warnings(13) == []  # none of 13 words or more
