@@ -19,7 +19,8 @@ For any briefing (MultiLing or examples/) it prints: articles, model calls, prom
 generated tokens, generated tokens per article, items checked and dropped by
 grounding, actors, and the actors that are not a named person, organisation or
 government by the rule below, and pairs of actors of one story that are one actor
-(:func:`briefing.speakers.same_actor`), each listed for a reader to check.
+(:func:`briefing.speakers.same_actor`, or one's role listed as the other's name), each
+listed for a reader to check.
 
 The rule for "not a named entity": a name none of whose words (past the first) is
 capitalised and that is not an acronym ("Consumer price inflation") nor a named
@@ -41,7 +42,7 @@ from pathlib import Path
 
 from rouge_score import rouge_scorer
 
-from briefing.models import Briefing, Story
+from briefing.models import Actor, Briefing, Story
 from briefing.speakers import same_actor
 
 REPO = Path(__file__).resolve().parents[1]
@@ -150,6 +151,13 @@ def looks_unnamed(name: str) -> bool:
     return len(parts) > 1 and not any(w[:1].isupper() for w in parts[1:])
 
 
+def holds(a: Actor, b: Actor) -> bool:
+    """Whether ``b`` is ``a``'s role listed as a name ("Estonian Prime Minister")."""
+    return bool(a.role.strip()) and " ".join(a.role.lower().split()) == " ".join(
+        b.name.lower().split()
+    )
+
+
 def counts(briefing: Briefing) -> tuple[list[str], list[str], list[str]]:
     """One table row; the actors that look unnamed; the duplicate pairs."""
     articles = len(briefing.sources)
@@ -160,7 +168,7 @@ def counts(briefing: Briefing) -> tuple[list[str], list[str], list[str]]:
         f"story {s.number}: {a.name} / {b.name}"
         for s in briefing.stories
         for a, b in combinations(s.actors, 2)
-        if same_actor(a.name, b.name)
+        if same_actor(a.name, b.name) or holds(a, b) or holds(b, a)
     ]
     row = [
         str(articles),

@@ -296,6 +296,13 @@ def _add_speakers(draft: StoryDraft, mentions: list[speakers.Mention], evidence:
     # Those the sources show speaking or acting first: a name the model gave that no
     # source shows doing anything ("Merrin Dam") is the first to go past the bound.
     draft.actors.sort(key=lambda actor: speakers.key(actor.name) not in by_key)
+    # A role listed as a name ("Estonian Prime Minister") is the actor who holds it.
+    holders = {" ".join(a.role.lower().split()): a for a in draft.actors if a.role.strip()}
+    for actor in list(draft.actors):
+        holder = holders.get(" ".join(actor.name.lower().split()))
+        if holder is not None and holder is not actor:
+            holder.cites = list(dict.fromkeys([*holder.cites, *actor.cites]))
+            draft.actors.remove(actor)
     del draft.actors[_ACTORS:]
 
 

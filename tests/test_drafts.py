@@ -372,3 +372,16 @@ def test_each_risk_gets_the_sentence_that_warns_of_it_and_a_risk_said_twice_goes
         ("Electricity prices stay high", sentences[1][2]),
         ("Loss of cargo", ""),  # no sentence of eight words or more warns of it
     ]
+
+
+def test_a_role_listed_as_a_name_is_its_holder() -> None:
+    sentences = {1: {1: "Estonian Prime Minister Kristjan Magi said the cable was cut on purpose."}}
+    evidence = Evidence(sentences, {1: sentences[1][1]})
+    actors = [
+        {"name": "Kristjan Magi", "role": "Estonian Prime Minister",
+         "position": "Says the cable was cut on purpose.", "cites": ["1.1"]},
+        {"name": "Estonian prime minister", "role": "Head of government",
+         "position": "Points at Russia over the cable.", "cites": ["1.1"]},
+    ]  # fmt: skip
+    out = drafts.complete(draft(actors=actors), {}, evidence)
+    assert [a.name for a in out.actors] == ["Kristjan Magi"]
