@@ -105,7 +105,8 @@ def complete(draft: StoryDraft, noted: Noted, evidence: Evidence) -> StoryDraft:
     _add_speakers(draft, mentions, evidence)
     for risk in draft.risks:  # "Escalation; exposed: NATO; likelihood high" -> "Escalation"
         risk.risk = _LEAKED.split(risk.risk)[0].strip() or risk.risk
-    draft.risks = _distinct(draft.risks)
+    # A "risk" that tells what happened (the top line again) is no risk.
+    draft.risks = [r for r in _distinct(draft.risks) if not _repeats(r.risk, draft.top_line)]
     _give_reasons(draft, evidence)
     _carry_over(draft, noted)
     _add_quotes(draft, evidence)
@@ -114,6 +115,12 @@ def complete(draft: StoryDraft, noted: Noted, evidence: Evidence) -> StoryDraft:
         draft.timeline = _dated(evidence)
     draft.summary = summary_past(draft.top_line, draft.summary)
     return _strip_scripts(draft, evidence.scripts())
+
+
+def _repeats(text: str, said: str) -> bool:
+    """Whether ``text`` says ``said`` again: :data:`_REPEATED` of its long words are in it."""
+    words = _long_words(text)
+    return bool(words) and len(words & _long_words(said)) >= _REPEATED * len(words)
 
 
 def _distinct(risks: list[Risk]) -> list[Risk]:

@@ -385,3 +385,16 @@ def test_a_role_listed_as_a_name_is_its_holder() -> None:
     ]  # fmt: skip
     out = drafts.complete(draft(actors=actors), {}, evidence)
     assert [a.name for a in out.actors] == ["Kristjan Magi"]
+
+
+def test_a_risk_that_tells_the_top_line_again_is_no_risk() -> None:
+    evidence = Evidence({1: {1: "Finland detained the tanker Sea Merlin in the Gulf of Finland."}})
+    top = "Finland detains the tanker Sea Merlin in the Gulf of Finland."
+    risks = [
+        {"risk": "The tanker Sea Merlin is detained in the Gulf of Finland by Finland.",
+         "exposed": "Sea Merlin", "likelihood": "high", "impact": "high", "cites": ["1.1"]},
+        {"risk": "Another cable could be cut this winter.", "exposed": "Estonia",
+         "likelihood": "medium", "impact": "high", "cites": ["1.1"]},
+    ]  # fmt: skip
+    out = drafts.complete(draft(top_line=top, risks=risks), {}, evidence)
+    assert [r.risk for r in out.risks] == ["Another cable could be cut this winter."]
