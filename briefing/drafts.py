@@ -13,10 +13,9 @@ brief completes and settles its draft with what the notes already hold:
   something of its own; otherwise brief writes it from the outlets' framings.
 
 A story written directly from its articles (no map notes) is completed from the
-sources' sentences themselves: its summary is their best ranked sentences and its
-points of agreement the sentences other outlets say too (:mod:`briefing.salience`),
-its quotes the words the sources quote each actor saying, its timeline the days its
-sentences name, each with its best ranked sentence (:func:`briefing.dates.found`).
+sources' sentences themselves (:mod:`briefing.extracts`): summary, points of
+agreement, quotes and timeline; the risks of either kind of story are listed once,
+each with the sentence that warns of it.
 """
 
 from __future__ import annotations
@@ -24,8 +23,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from briefing import dates, speakers
+from briefing import extracts, speakers
 from briefing.evidence import Evidence, script
+from briefing.extracts import long_words
 from briefing.models import (
     Actor,
     ActorNote,
@@ -33,12 +33,10 @@ from briefing.models import (
     Event,
     EventNote,
     Framing,
-    Point,
     Risk,
     RiskNote,
     StoryDraft,
 )
-from briefing.salience import LINK
 from briefing.sourcetext import content_words
 
 # The notes of a story: source number -> the notes of each of its chunks.
@@ -46,7 +44,6 @@ Noted = dict[int, list[ChunkNotes]]
 
 _SEVERITY = {"low": 1, "medium": 2, "high": 3}
 _TIMELINE = 8  # dated events shown per story
-_TIMELINE_FOUND = 4  # days of a story written from its articles, taken from their sentences
 _ACTORS = 6  # actors shown per story (the StoryDraft bound)
 _MIN_ACTORS = 4  # below this, the most-noted actors the story call left out are added
 # A divergence sharing this share of its content words with its own field
@@ -66,15 +63,6 @@ _META = re.compile(
     r"provides|presents|examines|explores|mentions|details|outlines)\b",
     re.IGNORECASE,
 )
-# Summary words for a story of n articles: BASE + EACH * n, at most MOST.
-_SUMMARY_BASE, _SUMMARY_EACH, _SUMMARY_MOST = 50, 20, 250
-_AGREEMENT = 3  # the StoryDraft bound
-# A risk's reason is a sentence that warns (salience.Ranking.warnings), at a cosine of
-# _REASON or more with the risk's words (LINK: they share a word of weight), a cited
-# sentence counting _CITED more.
-_REASON, _CITED = LINK, 0.1
-_REASON_WORDS = 8  # a shorter sentence ("That could be a while.") gives no reason
-_SUPPORT = 2  # other outlets that must say a point for it to be agreement (fewer if fewer)
 _SOURCE_N = re.compile(r"\b[Ss]ource\s+(\d+)\b")
 _OWN_PHRASES = 2  # an outlet's own phrases that stand in for a framing saying nothing of it
 # Own phrases looked for: one more, in case one is the framing's own wording.
@@ -105,113 +93,14 @@ def complete(draft: StoryDraft, noted: Noted, evidence: Evidence) -> StoryDraft:
     _add_speakers(draft, mentions, evidence)
     for risk in draft.risks:  # "Escalation; exposed: NATO; likelihood high" -> "Escalation"
         risk.risk = _LEAKED.split(risk.risk)[0].strip() or risk.risk
-    # A "risk" that tells what happened (the top line again) is no risk.
-    draft.risks = [r for r in _distinct(draft.risks) if not _repeats(r.risk, draft.top_line)]
-    _give_reasons(draft, evidence)
+    extracts.risks(draft, evidence)
     _carry_over(draft, noted)
-    _add_quotes(draft, evidence)
-    _from_ranking(draft, evidence)
+    extracts.quotes(draft, evidence)
+    extracts.summary_and_agreement(draft, evidence)
     if not draft.timeline:
-        draft.timeline = _dated(evidence)
+        draft.timeline = extracts.timeline(evidence)
     draft.summary = summary_past(draft.top_line, draft.summary)
     return _strip_scripts(draft, evidence.scripts())
-
-
-def _repeats(text: str, said: str) -> bool:
-    """Whether ``text`` says ``said`` again: :data:`_REPEATED` of its long words are in it."""
-    words = _long_words(text)
-    return bool(words) and len(words & _long_words(said)) >= _REPEATED * len(words)
-
-
-def _distinct(risks: list[Risk]) -> list[Risk]:
-    """The risks without those that say again what one before them says (a small model
-    sometimes writes one risk three times over, a word changed); the repeat's citations
-    go to the risk it repeats."""
-    kept: list[tuple[Risk, set[str]]] = []
-    for risk in risks:
-        words = _long_words(risk.risk)
-        same = next(
-            (k for k, seen in kept if len(words & seen) >= _REPEATED * len(words | seen)), None
-        )
-        if same is None or not words:
-            kept.append((risk, words))
-        else:
-            same.cites = list(dict.fromkeys([*same.cites, *risk.cites]))
-    return [risk for risk, _ in kept]
-
-
-def _give_reasons(draft: StoryDraft, evidence: Evidence) -> None:
-    """Each risk gets the sentence of the sources that warns of it (``warnings``),
-    the one most like its words, a sentence it cites first: its reason, in the source's
-    own words, cited. Two risks that come to the same sentence are one risk said twice;
-    a risk no such sentence shares a word with keeps none."""
-    ranking = evidence.ranking()
-    warning = ranking.warnings(_REASON_WORDS)
-    kept: list[Risk] = []
-    used: dict[str, Risk] = {}
-    for risk in draft.risks:
-        said = f"{risk.risk} {risk.exposed}"
-        scored = [
-            (alike + (_CITED if r.cite in risk.cites else 0), r)
-            for r in warning
-            if (alike := ranking.similarity(r, [said])) >= _REASON
-        ]
-        best = max(scored, key=lambda item: item[0], default=(0.0, None))[1]
-        if best is None:
-            kept.append(risk)
-        elif best.cite in used:  # the same warning again
-            first = used[best.cite]
-            first.cites = list(dict.fromkeys([*first.cites, *risk.cites]))
-        else:
-            risk.reason = best.text
-            risk.cites = list(dict.fromkeys([*risk.cites, best.cite]))
-            used[best.cite] = risk
-            kept.append(risk)
-    draft.risks = kept
-
-
-def summary_words(sources: int) -> int:
-    """Words of a summary brief takes from the sources for a story of ``sources``
-    articles: more articles say more (the MultiLing references give 250 words to ten)."""
-    return min(_SUMMARY_MOST, _SUMMARY_BASE + _SUMMARY_EACH * sources)
-
-
-def _from_ranking(draft: StoryDraft, evidence: Evidence) -> None:
-    """A story written from its articles (no summary of the model's) gets the sentences
-    most of its outlets say, verbatim; a story of several outlets with no agreement
-    gets the sentences two or more other outlets say too, each cited with theirs."""
-    ranking = evidence.ranking()
-    chosen = []
-    if not draft.summary.strip():
-        chosen = ranking.summary(summary_words(len(evidence.sentences)), avoid=draft.top_line)
-        draft.summary = " ".join(r.text for r in chosen)
-    if not draft.agreement and (sources := len(evidence.sentences)) > 1:
-        support = min(_SUPPORT, sources - 1)
-        draft.agreement = [
-            Point(text=r.text, cites=[r.cite, *ranking.supporting(r)])
-            for r in ranking.agreement(_AGREEMENT, support, besides=chosen)
-        ]
-
-
-def _dated(evidence: Evidence) -> list[Event]:
-    """The timeline of a story written from its articles: for each day a sentence of
-    the sources names (:func:`briefing.dates.found`), its best ranked such sentence,
-    verbatim; the most told days, in date order."""
-    days: dict[str, Event] = {}
-    for r in evidence.ranking().ranked:
-        day = dates.found(r.text, evidence.published.get(r.source))
-        if day is not None and day not in days and len(days) < _TIMELINE_FOUND:
-            days[day] = Event(date=day, event=r.text, cites=[r.cite])
-    return sorted(days.values(), key=lambda e: e.date)
-
-
-def _add_quotes(draft: StoryDraft, evidence: Evidence) -> None:
-    """An actor without a quote gets the words the sources quote them saying
-    (:func:`briefing.speakers.quote_of`), cited."""
-    for actor in draft.actors:
-        if not actor.quote.strip() and (found := speakers.quote_of(actor.name, evidence.sentences)):
-            actor.quote = found[0]
-            actor.cites = list(dict.fromkeys([*actor.cites, *found[1]]))
 
 
 def summary_past(top_line: str, summary: str) -> str:
@@ -372,8 +261,8 @@ def _alike(framings: list[Framing], outlets: dict[int, str]) -> list[Framing]:
     (a model writing all outlets in one answer sometimes gives them one line, with only
     the outlet's name changed): they become each outlet's own words, phrases no other
     outlet of the story uses."""
-    names = set().union(*(_long_words(name) for name in outlets.values()))
-    words = [_long_words(f.framing) - names for f in framings]
+    names = set().union(*(long_words(name) for name in outlets.values()))
+    words = [long_words(f.framing) - names for f in framings]
     return [
         framing
         for i, framing in enumerate(framings)
@@ -433,11 +322,6 @@ def _names(text: str, outlets: dict[int, str]) -> int:
     )
 
 
-def _long_words(text: str) -> set[str]:
-    """The words of more than three letters, lower case: what framings are compared by."""
-    return {w for w in _WORD.findall(text.lower()) if len(w) > 3}
-
-
 def _same_of_each(text: str, outlets: dict[int, str]) -> bool:
     """Whether ``text`` says the same of two outlets ("source 1 frames it as X, while
     source 2 frames it as X"): what follows each outlet's name, up to the next, shares
@@ -451,7 +335,7 @@ def _same_of_each(text: str, outlets: dict[int, str]) -> bool:
     if not names:
         return False
     parts = re.split("|".join(sorted(names, key=len, reverse=True)), text, flags=re.I)[1:]
-    words = [w for w in map(_long_words, parts) if len(w) >= 3]
+    words = [w for w in map(long_words, parts) if len(w) >= 3]
     return any(
         len(a & b) / len(a | b) >= _SAME_FRAMING
         for i, a in enumerate(words)
@@ -466,8 +350,8 @@ def _echoes(text: str, outlets: dict[int, str]) -> bool:
     text = text.lower()
     for outlet in outlets.values():
         text = text.replace(outlet.lower(), " ")
-    own = _long_words(text)
-    given = _long_words(description)
+    own = long_words(text)
+    given = long_words(description)
     return bool(own) and len(own & given) / len(own) >= _ECHO
 
 

@@ -220,7 +220,7 @@ class Risk(Cited):
     exposed: str = text(120, "Who or what is exposed.")
     likelihood: Level = Field(description="How likely, from the sources.")
     impact: Level = Field(description="How severe.")
-    # The sources' own sentence that warns of it, verbatim: found by brief (drafts.py).
+    # The sources' own sentence that warns of it, verbatim: found by brief (extracts.py).
     reason: SkipJsonSchema[str] = ""
     unverified: SkipJsonSchema[str | None] = None
 
@@ -263,7 +263,7 @@ class StoryDraft(Answer):
 
     headline: str = text(100, "A neutral headline of at most 12 words.")
     top_line: str = text(250, "The one sentence a busy reader must know.")
-    # Room for the summary brief takes from ten articles' sentences (250 words, drafts.py);
+    # Room for the summary brief takes from ten articles' sentences (250 words, extracts.py);
     # the model is asked for 3 to 5 sentences.
     summary: str = text(1800, "3 to 5 sentences: what happened, why it matters.")
     actors: list[Actor] = most(6, "The key actors and their positions.")
@@ -297,7 +297,7 @@ class StoryFromSources(StoryDraft):
     framings: list[OutletFraming] = most(  # type: ignore[assignment]
         6, "One entry per outlet: what it stresses or leaves out, in its own tone."
     )
-    # The days the articles name, with their own sentences: found by brief (drafts.py).
+    # The days the articles name, with their own sentences: found by brief (extracts.py).
     timeline: SkipJsonSchema[list[Event]] = Field(default_factory=list)
     # A small model's open questions are ones any reader could ask without the articles.
     open_questions: SkipJsonSchema[list[str]] = Field(default_factory=list)
