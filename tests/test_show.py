@@ -11,7 +11,7 @@ import pytest
 from rich.console import Console
 from test_render import make_briefing
 
-from briefing import mdrender, render, show
+from briefing import charts, mdrender, render, show
 from briefing.errors import EXIT_USAGE, InputError
 from briefing.models import Briefing
 
@@ -48,8 +48,12 @@ def test_show_prints_the_example_compactly() -> None:
         assert f"{story.number}. {story.headline}" in flat
     for source in briefing.sources:
         assert f"[{source.number}] {source.outlet}" in flat
-    # risks carry the keys of the page's risk matrix
-    assert "R1 " in flat and "likelihood high, impact high" in flat
+    # risks carry the keys of the page's risk matrix, with their levels
+    keys = charts.risk_keys(briefing)
+    assert keys
+    for (number, index), key in keys.items():
+        risk = briefing.stories[number - 1].risks[index]
+        assert f"{key} " in flat and f"likelihood {risk.likelihood}, impact {risk.impact}" in flat
     # compact: far shorter than the Markdown of the same briefing
     assert len(result.stdout.splitlines()) < len(mdrender.to_markdown(briefing).splitlines())
 
