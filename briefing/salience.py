@@ -228,7 +228,3 @@ def _vectors(texts: list[str]) -> sparse.csr_matrix:
     norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
     norms[norms == 0] = 1
     return sparse.csr_matrix(sparse.diags(1 / norms) @ matrix)
-
-
-def words_of(ranked: list[Ranked]) -> int:
-    return sum(len(r.text.split()) for r in ranked)

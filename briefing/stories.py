@@ -21,7 +21,6 @@ from briefing.config import Config
 from briefing.errors import ConfigError
 from briefing.evidence import Evidence
 from briefing.models import Article, Chunk, ChunkNotes, Source, StoryFromSources
-from briefing.notes import story_ids
 from briefing.prompts import Prompts, field_guide
 from briefing.salience import Ranking
 from briefing.sourcetext import SourceText
@@ -148,8 +147,8 @@ def one_call_messages(
     limit."""
     limit, most = room(config), config.sentences_shown
     if config.writes_directly and docs and most and sum(len(d.sentences) for d in docs) > most:
-        shown = Ranking({d.number: d.sentences for d in docs}).excerpt(most)
-        messages = direct_messages(prompts, docs, shown)
+        ranking = Ranking({d.number: d.sentences for d in docs})
+        messages = direct_messages(prompts, docs, ranking.excerpt(most), ranking)
         return messages if count_messages(encoding, messages) <= limit else None
     size = one_call_tokens(prompts, docs, encoding, config)
     if size is None or size > limit or not docs:
@@ -167,24 +166,28 @@ def _direct_overhead(prompts: Prompts, encoding: tiktoken.Encoding) -> int:
 
 
 def direct_messages(
-    prompts: Prompts, docs: Sequence[Doc], shown: Mapping[int, Sequence[int]] | None = None
+    prompts: Prompts,
+    docs: Sequence[Doc],
+    shown: Mapping[int, Sequence[int]] | None = None,
+    ranking: Ranking | None = None,
 ) -> list[dict[str, str]]:
     """The direct story step's messages: every article of the story, its sentences
     numbered on from the article before, in the order of
     :func:`briefing.notes.story_ids`; only the sentences ``shown`` (source -> its
-    sentence numbers) when given, under the same numbers."""
+    sentence numbers) when given, under the same numbers. ``ranking``: the story's
+    sentences ranked, when the caller has it already."""
     # Phrases each outlet alone uses: what its framing is read from (briefing/wording.py).
-    own = wording.own_phrase_lists({d.number: d.article.text for d in docs}, count=_OWN)
-    if len(docs) < 2:
-        own = {}
+    texts = {d.number: d.article.text for d in docs}
+    own = wording.own_phrase_lists(texts, count=_OWN) if len(docs) > 1 else {}
     sources, before = [], 0
+    position: dict[str, int] = {}  # "N.K" -> the number the model is shown
     for d in docs:
         keep = None if shown is None else set(shown.get(d.number, ()))
-        lines = [
-            f"[{before + i}] {' '.join(text.split())}"
-            for i, (number, text) in enumerate(d.sentences.items(), 1)
-            if keep is None or number in keep
-        ]
+        lines = []
+        for i, (number, text) in enumerate(d.sentences.items(), before + 1):
+            if keep is None or number in keep:
+                position[f"{d.number}.{number}"] = i
+                lines.append(f"[{i}] {' '.join(text.split())}")
         before += len(d.sentences)
         sources.append(
             {
@@ -198,15 +201,11 @@ def direct_messages(
         )
     # The sentences that warn of something, as the model is shown them: where its
     # risks are to be read (a small model otherwise lists causes or misses them).
-    ranking = Ranking({d.number: d.sentences for d in docs})
-    position = {n: i for i, n in enumerate(story_ids((d.number, d.sentences) for d in docs), 1)}
-    warnings = [
-        position[r.cite]
-        for r in ranking.warnings(_WARNING_WORDS)
-        if shown is None or r.number in shown.get(r.source, ())
-    ][:_WARNINGS]
+    ranking = ranking or Ranking({d.number: d.sentences for d in docs})
+    shown_warnings = [r.cite for r in ranking.warnings(_WARNING_WORDS) if r.cite in position]
+    warnings = sorted(position[cite] for cite in shown_warnings[:_WARNINGS])
     return prompts.render(
-        "direct", sources=sources, warnings=sorted(warnings), guide=field_guide(StoryFromSources)
+        "direct", sources=sources, warnings=warnings, guide=field_guide(StoryFromSources)
     )
 
 
