@@ -57,7 +57,7 @@ _EMPTY = re.compile(
 # A quotation in double quotes, straight or curly, and verbs that say someone spoke it.
 _QUOTATION = re.compile(r"[\"“]([^\"“”]{8,600})[\"”]")
 _MARK = re.compile(r"[\"“”]")
-_OPENING = re.compile(r"(?:^|(?<=[\s(\[—–-]))[\"“]|“")
+_OPENS_AFTER = "([—–-"  # besides a space or the start: what a straight opening mark follows
 _CLOSING = re.compile(r"[\"”](?=[\s,.;:!?)]|$)|”")
 _SPEAKING = frozenset(
     "said says stated told tells warned warns added adds insisted insists argued argues "
@@ -213,10 +213,20 @@ def quote_of(name: str, sentences: Mapping[int, Mapping[int, str]]) -> tuple[str
 def _outside(sentence: str) -> str:
     """The sentence without its quotations; text before a closing mark that no mark
     opened is the end of a quotation begun in a sentence before."""
-    opened, closed = _OPENING.search(sentence), _CLOSING.search(sentence)
-    if closed and (not opened or closed.start() < opened.start()):
-        sentence = sentence[closed.end() :]
+    for match in _MARK.finditer(sentence):
+        if _opens(sentence, match.start()):
+            break
+        if _CLOSING.match(sentence, match.start()):
+            sentence = sentence[match.end() :]
+            break
     return _QUOTATION.sub(" ", sentence)
+
+
+def _opens(text: str, at: int) -> bool:
+    """Whether the quotation mark at ``at`` opens a quotation: a curly one, or a
+    straight one at the start, after a space, a bracket or a dash."""
+    before = text[at - 1] if at else " "
+    return text[at] == "“" or (text[at] == '"' and (before.isspace() or before in _OPENS_AFTER))
 
 
 def _speaks(wanted: str, text: str) -> bool:
@@ -230,18 +240,15 @@ def _speaks(wanted: str, text: str) -> bool:
 
 def _quotations(text: str) -> list[tuple[int, int]]:
     """Where the quotations of ``text`` stand (inside their marks), each from an
-    opening mark to the next closing one: a straight mark opens after a space or the
-    start. A closing mark with no opening one is left: its quotation began before."""
+    opening mark (:func:`_opens`) to the next mark. A closing mark with no opening one
+    is left: its quotation began before."""
     found: list[tuple[int, int]] = []
     start: int | None = None
     for match in _MARK.finditer(text):
-        mark, at = match.group(), match.start()
-        before = text[at - 1] if at else " "
-        opening = mark == "“" or (mark == '"' and (before.isspace() or before in "([—–-"))
-        if opening:
+        if _opens(text, match.start()):
             start = match.end()
         elif start is not None:
-            found.append((start, at))
+            found.append((start, match.start()))
             start = None
     return found
 
