@@ -151,7 +151,7 @@ def _add_speakers(draft: StoryDraft, mentions: list[speakers.Mention], evidence:
         if same is None:
             unique[speakers.key(actor.name)] = actor
         else:  # one actor listed twice ("Bank of England", "Bank of England (Governor ...)")
-            same.cites = list(dict.fromkeys([*same.cites, *actor.cites]))
+            same.cite_also(*actor.cites)
             if not same.quote.strip() and actor.quote.strip():
                 same.quote = actor.quote
     draft.actors = list(unique.values())
@@ -175,7 +175,7 @@ def _add_speakers(draft: StoryDraft, mentions: list[speakers.Mention], evidence:
             better = found[0] if found else speakers.sentence_about(actor.name, sentences)
             if better is not None and not unsourced(better.position):
                 actor.position = better.position
-                actor.cites = list(dict.fromkeys([*actor.cites, better.cite]))
+                actor.cite_also(better.cite)
         if found and not actor.role.strip():
             actor.role = next((m.role for m in found if m.role), "")
     present = set(unique)
@@ -197,7 +197,7 @@ def _add_speakers(draft: StoryDraft, mentions: list[speakers.Mention], evidence:
     for actor in list(draft.actors):
         holder = holders.get(" ".join(actor.name.lower().split()))
         if holder is not None and holder is not actor:
-            holder.cites = list(dict.fromkeys([*holder.cites, *actor.cites]))
+            holder.cite_also(*actor.cites)
             draft.actors.remove(actor)
     del draft.actors[_ACTORS:]
 
@@ -385,7 +385,7 @@ def _carry_over(draft: StoryDraft, noted: Noted) -> None:
         )
         if match is not None:
             actor.quote = match.quote
-            actor.cites = list(dict.fromkeys([*actor.cites, *match.cites]))
+            actor.cite_also(*match.cites)
     events: dict[tuple[str, str], Event] = {}
     dated: list[Event | EventNote] = [*draft.timeline]
     dated += [event for notes in noted.values() for n in notes for event in n.events]

@@ -61,7 +61,7 @@ def _distinct(risks: list[Risk]) -> list[Risk]:
         if same is None or not words:
             kept.append((risk, words))
         else:
-            same.cites = list(dict.fromkeys([*same.cites, *risk.cites]))
+            same.cite_also(*risk.cites)
     return [risk for risk, _ in kept]
 
 
@@ -86,10 +86,10 @@ def _reasons(draft: StoryDraft, evidence: Evidence) -> None:
             kept.append(risk)
         elif best.cite in used:  # the same warning again
             first = used[best.cite]
-            first.cites = list(dict.fromkeys([*first.cites, *risk.cites]))
+            first.cite_also(*risk.cites)
         else:
             risk.reason = best.text
-            risk.cites = list(dict.fromkeys([*risk.cites, best.cite]))
+            risk.cite_also(best.cite)
             used[best.cite] = risk
             kept.append(risk)
     draft.risks = kept
@@ -124,8 +124,10 @@ def timeline(evidence: Evidence) -> list[Event]:
     verbatim; the most told days, in date order."""
     days: dict[str, Event] = {}
     for r in evidence.ranking().ranked:
+        if len(days) == _TIMELINE_FOUND:
+            break
         day = dates.found(r.text, evidence.published.get(r.source))
-        if day is not None and day not in days and len(days) < _TIMELINE_FOUND:
+        if day is not None and day not in days:
             days[day] = Event(date=day, event=r.text, cites=[r.cite])
     return sorted(days.values(), key=lambda e: e.date)
 
@@ -136,7 +138,7 @@ def quotes(draft: StoryDraft, evidence: Evidence) -> None:
     for actor in draft.actors:
         if not actor.quote.strip() and (found := speakers.quote_of(actor.name, evidence.sentences)):
             actor.quote = found[0]
-            actor.cites = list(dict.fromkeys([*actor.cites, *found[1]]))
+            actor.cite_also(*found[1])
 
 
 def long_words(text: str) -> set[str]:

@@ -147,6 +147,10 @@ class Cited(Answer):
         json_schema_extra={"maxItems": 6, "items": {"type": "string", "maxLength": 12}},
     )
 
+    def cite_also(self, *cites: str) -> None:
+        """Add ``cites`` after the item's own, each once, in order."""
+        self.cites = list(dict.fromkeys([*self.cites, *cites]))
+
 
 class Fact(Cited):
     """A fact the text states (not an opinion about it)."""
